@@ -1,0 +1,51 @@
+/* config.h: the VM config (YAML) as bulwark uses it, and its parser. */
+#ifndef BULWARK_CONFIG_H
+#define BULWARK_CONFIG_H
+
+#include <stdint.h>
+
+#define CONFIG_NAME_MAX 64
+#define CONFIG_VCPUS_MAX 254	       /* xAPIC ids 0..254, 255 is broadcast */
+#define CONFIG_MEMORY_MIN (16ULL << 20)
+#define CONFIG_MEMORY_MAX (1ULL << 40) /* 1 TiB */
+#define CONFIG_CMDLINE_MAX 4095
+#define CONFIG_DEFAULT_VCPUS 1
+#define CONFIG_DEFAULT_MEMORY (256ULL << 20)
+#define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+
+/* Where a value stood in the config file, so later checks can name it. */
+struct config_loc {
+	unsigned line;	 /* 1-based; 0 when the value was a default */
+	unsigned column; /* 1-based */
+};
+
+struct vm_config {
+	char *path; /* the config file as given */
+	char name[CONFIG_NAME_MAX + 1];
+	unsigned vcpus;
+	uint64_t memory; /* bytes, a multiple of 4 KiB */
+	char *kernel;	 /* resolved against the config file's folder */
+	char *initrd;	 /* NULL when absent */
+	char *cmdline;
+	struct config_loc loc_name, loc_vcpus, loc_memory, loc_kernel, loc_initrd, loc_cmdline;
+};
+
+/* A refusal: "FILE:LINE:COLUMN: field: what was expected". */
+struct config_error {
+	char msg[512];
+};
+
+/* Parses PATH into CFG. Returns 0, or -1 with ERR filled; CFG then holds nothing to free. */
+int config_load(const char *path, struct vm_config *cfg, struct config_error *err);
+
+/* Same, from a buffer; PATH names it in messages and anchors relative paths. */
+int config_parse(const char *path, const char *text, size_t len, struct vm_config *cfg,
+		 struct config_error *err);
+
+void config_free(struct vm_config *cfg);
+
+/* Fills ERR with "FILE:LINE:COLUMN: FIELD: " followed by the formatted text. */
+void config_errorf(struct config_error *err, const char *file, struct config_loc loc,
+		   const char *field, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,1 @@
+/* src/console.c: placeholder */

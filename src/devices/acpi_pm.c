@@ -1,0 +1,1 @@
+/* src/devices/acpi_pm.c: placeholder */

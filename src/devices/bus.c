@@ -1,0 +1,1 @@
+/* src/devices/bus.c: placeholder */

@@ -1,0 +1,1 @@
+/* src/devices/i8042.c: placeholder */

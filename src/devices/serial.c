@@ -1,0 +1,1 @@
+/* src/devices/serial.c: placeholder */

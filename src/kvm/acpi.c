@@ -1,0 +1,1 @@
+/* src/kvm/acpi.c: placeholder */

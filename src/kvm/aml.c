@@ -1,0 +1,1 @@
+/* src/kvm/aml.c: placeholder */

@@ -1,0 +1,1 @@
+/* src/kvm/cpuid.c: placeholder */

@@ -1,0 +1,1 @@
+/* src/kvm/kvm.c: placeholder */

@@ -1,0 +1,1 @@
+/* src/kvm/vcpu.c: placeholder */

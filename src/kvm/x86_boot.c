@@ -1,0 +1,1 @@
+/* src/kvm/x86_boot.c: placeholder */

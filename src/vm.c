@@ -1,0 +1,1 @@
+/* src/vm.c: placeholder */
