@@ -2,6 +2,7 @@
 #ifndef BULWARK_CONFIG_H
 #define BULWARK_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CONFIG_NAME_MAX 64

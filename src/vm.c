@@ -1,1 +1,317 @@
-/* src/vm.c: placeholder */
+/* vm.c: one virtual machine from config to exit: setup in order, the main thread's loop, teardown. */
+#include "vm.h"
+
+#include "console.h"
+#include "kvm/acpi.h"
+#include "kvm/vcpu.h"
+#include "kvm/x86_boot.h"
+#include "log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+/* Ports that guests poke for delays or POST codes; claimed so they are not counted as strays. */
+#define PORT_POST 0x80
+#define PORT_DELAY 0xed
+
+static const char *const stop_text[] = {
+	[VM_RUNNING] = "running",
+	[VM_STOP_POWEROFF] = "guest powered off",
+	[VM_STOP_REBOOT] = "guest rebooted",
+	[VM_STOP_TRIPLE_FAULT] = "guest triple-faulted (treated as a reboot)",
+	[VM_STOP_CONSOLE_QUIT] = "quit from the console (Ctrl-A x)",
+	[VM_STOP_SIGNAL] = "stopped by a signal",
+	[VM_STOP_ERROR] = "stopped on an error",
+};
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
+{
+	int expected = VM_RUNNING;
+	uint64_t one = 1;
+
+	if (__atomic_compare_exchange_n(&vm->stop_reason, &expected, (int)reason, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		(void)!write(vm->stop_fd, &one, sizeof(one));
+}
+
+static void on_reset(void *opaque)
+{
+	vm_request_stop(opaque, VM_STOP_REBOOT);
+}
+
+static void on_poweroff(void *opaque)
+{
+	vm_request_stop(opaque, VM_STOP_POWEROFF);
+}
+
+static void serial_irq(void *opaque, int level)
+{
+	struct vm *vm = opaque;
+
+	if (kvm_irq_line(&vm->kvm, SERIAL_IRQ_COM1, level))
+		log_warn("cannot signal the serial interrupt: %s", strerror(errno));
+}
+
+static void ignore_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	(void)opaque;
+	(void)offset;
+	if (!is_write)
+		memset(data, 0xff, len);
+}
+
+static int setup_devices(struct vm *vm)
+{
+	struct bus *pio = &vm->pio;
+	int r;
+
+	serial_init(&vm->serial, STDOUT_FILENO, vm->serial_drained_fd, serial_irq, vm);
+	vm->i8042 = (struct i8042){.reset = on_reset, .opaque = vm};
+	vm->pm = (struct acpi_pm){.poweroff = on_poweroff, .opaque = vm};
+	r = bus_register(pio, SERIAL_PORT_COM1, SERIAL_NPORTS, serial_io, &vm->serial, "serial");
+	if (!r)
+		r = bus_register(pio, I8042_DATA_PORT, 1, i8042_data_io, &vm->i8042, "i8042");
+	if (!r)
+		r = bus_register(pio, I8042_CMD_PORT, 1, i8042_cmd_io, &vm->i8042, "i8042");
+	if (!r)
+		r = bus_register(pio, ACPI_PM_SLEEP_CTL_PORT, ACPI_PM_NPORTS, acpi_pm_io, &vm->pm,
+				 "acpi-pm");
+	if (!r)
+		r = bus_register(pio, PORT_POST, 1, ignore_io, NULL, "post");
+	if (!r)
+		r = bus_register(pio, PORT_DELAY, 1, ignore_io, NULL, "io-delay");
+	return r;
+}
+
+static int load_guest(struct vm *vm)
+{
+	struct acpi_platform p = {
+		.ncpus = vm->nvcpus,
+		.lapic_addr = KVM_LAPIC_ADDR,
+		.ioapic_addr = KVM_IOAPIC_ADDR,
+		.ioapic_id = (uint8_t)vm->nvcpus,
+		.sleep_ctl_port = ACPI_PM_SLEEP_CTL_PORT,
+		.sleep_sts_port = ACPI_PM_SLEEP_STS_PORT,
+		.serial_port = SERIAL_PORT_COM1,
+		.serial_irq = SERIAL_IRQ_COM1,
+	};
+	uint8_t *acpi = gmem_ptr(&vm->mem, BOOT_ACPI_ADDR, BOOT_ACPI_SIZE);
+	long n;
+
+	if (!acpi)
+		return -EFAULT;
+	n = acpi_build(acpi, BOOT_ACPI_SIZE, BOOT_ACPI_ADDR, &p);
+	if (n < 0) {
+		log_err("cannot build the ACPI tables: %s", strerror((int)-n));
+		return (int)n;
+	}
+	return x86_boot_load(&vm->mem, &vm->files.plan, vm->files.kernel, vm->files.initrd,
+			     vm->cfg->cmdline, BOOT_ACPI_ADDR);
+}
+
+int vm_setup(struct vm *vm, const struct vm_config *cfg)
+{
+	struct config_error err;
+	const char *why = "";
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->serial_drained_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0 || vm->serial_drained_fd < 0) {
+		log_err("eventfd: %s", strerror(errno));
+		return 1;
+	}
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+
+	/* Bad boot files are the config's fault: refuse them before touching KVM. */
+	if (boot_files_open(cfg, &vm->files, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 2;
+	}
+	r = kvm_open(&vm->kvm, "/dev/kvm", &why);
+	if (r) {
+		log_err("/dev/kvm: %s: %s", why, strerror(-r));
+		return 1;
+	}
+	if (cfg->vcpus > vm->kvm.max_vcpus) {
+		config_errorf(&err, cfg->path, cfg->loc_vcpus, "vcpus",
+			      "expected at most %u (KVM's limit on this host), got %u",
+			      vm->kvm.max_vcpus, cfg->vcpus);
+		fprintf(stderr, "%s\n", err.msg);
+		return 2;
+	}
+	r = gmem_init(&vm->mem, cfg->memory);
+	if (r) {
+		log_err("cannot allocate %llu MiB of guest memory: %s",
+			(unsigned long long)(cfg->memory >> 20), strerror(-r));
+		return 1;
+	}
+	r = kvm_create_vm(&vm->kvm, &vm->mem, &why);
+	if (r) {
+		log_err("%s: %s", why, strerror(-r));
+		return 1;
+	}
+	r = setup_devices(vm);
+	if (r) {
+		log_err("cannot register devices: %s", strerror(-r));
+		return 1;
+	}
+	r = load_guest(vm);
+	if (r) {
+		log_err("cannot load the guest: %s", strerror(-r));
+		return 1;
+	}
+	vm->vcpus = calloc(cfg->vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		log_err("out of memory");
+		return 1;
+	}
+	vm->nvcpus = cfg->vcpus;
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		r = vcpu_create(&vm->vcpus[i], vm, i, vm->files.plan.entry, BOOT_ZERO_PAGE_ADDR, &why);
+		if (r) {
+			log_err("vcpu%u: %s: %s", i, why, strerror(-r));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Forwards terminal input to the UART, never more than its FIFO has room for. */
+static void pump_console(struct vm *vm, struct console *con)
+{
+	uint8_t in[SERIAL_RX_FIFO], out[SERIAL_RX_FIFO];
+	size_t room = serial_rx_space(&vm->serial);
+	bool quit;
+	ssize_t n;
+
+	if (room == 0)
+		return;
+	n = read(con->in_fd, in, room);
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			con->interactive = false; /* the terminal went away; the guest runs on */
+		return;
+	}
+	n = (ssize_t)console_filter(con, in, (size_t)n, out, &quit);
+	serial_rx_push(&vm->serial, out, (size_t)n);
+	if (quit)
+		vm_request_stop(vm, VM_STOP_CONSOLE_QUIT);
+}
+
+/* The main thread's loop: wait for a stop request, a termination signal or console input. */
+static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
+{
+	while (vm_stop_reason(vm) == VM_RUNNING) {
+		struct pollfd p[3] = {
+			{.fd = vm->stop_fd, .events = POLLIN},
+			{.fd = sig_fd, .events = POLLIN},
+			{.fd = -1, .events = POLLIN},
+		};
+		uint64_t count;
+
+		if (con->interactive)
+			p[2].fd = serial_rx_space(&vm->serial) ? con->in_fd : vm->serial_drained_fd;
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				log_info("received %s", strsignal((int)si.ssi_signo));
+				vm_request_stop(vm, VM_STOP_SIGNAL);
+			}
+		}
+		if (p[2].fd == vm->serial_drained_fd && (p[2].revents & POLLIN))
+			(void)!read(vm->serial_drained_fd, &count, sizeof(count));
+		else if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+			pump_console(vm, con);
+	}
+}
+
+int vm_run(struct vm *vm)
+{
+	struct console con;
+	sigset_t stop_signals, old;
+	int sig_fd, status;
+	enum vm_stop_reason why;
+
+	/* Termination signals arrive on a signalfd; vCPU threads inherit the blocked mask. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGHUP);
+	sigaddset(&stop_signals, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+	sigdelset(&stop_signals, SIGUSR1);
+	sig_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig_fd < 0 || vcpu_init_signals()) {
+		log_err("cannot set up signal handling: %s", strerror(errno));
+		return 1;
+	}
+	if (console_init(&con, STDIN_FILENO))
+		log_warn("cannot put the terminal in raw mode; console input is off");
+	if (con.interactive)
+		log_info("console attached; Ctrl-A x quits");
+
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		int r = vcpu_start(&vm->vcpus[i]);
+
+		if (r) {
+			log_err("vcpu%u: cannot start its thread: %s", i, strerror(-r));
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+	}
+	wait_for_stop(vm, &con, sig_fd);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	console_restore();
+	close(sig_fd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	why = vm_stop_reason(vm);
+	status = why == VM_STOP_ERROR ? 1 : 0;
+	/* One line says why the VM ended, with the strays it ignored on the way. */
+	log_msg(why == VM_STOP_ERROR ? LOG_ERROR : LOG_INFO,
+		"%s (%lu port and %lu MMIO accesses went to no device)", stop_text[why],
+		vm->pio.unclaimed, vm->mmio.unclaimed);
+	return status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	kvm_close(&vm->kvm);
+	gmem_free(&vm->mem);
+	boot_files_close(&vm->files);
+	serial_destroy(&vm->serial);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	if (vm->serial_drained_fd >= 0)
+		close(vm->serial_drained_fd);
+	vm->stop_fd = vm->serial_drained_fd = -1;
+}

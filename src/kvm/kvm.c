@@ -1,1 +1,151 @@
-/* src/kvm/kvm.c: placeholder */
+/* kvm.c: /dev/kvm and the VM file descriptor: capabilities, irqchip, PIT, memory slots. */
+#include "kvm/kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/* Every capability bulwark relies on, with the name an error message gives it. */
+static const struct {
+	int cap;
+	const char *why;
+} required_caps[] = {
+	{KVM_CAP_IRQCHIP, "KVM lacks KVM_CAP_IRQCHIP (in-kernel IOAPIC and LAPIC)"},
+	{KVM_CAP_USER_MEMORY, "KVM lacks KVM_CAP_USER_MEMORY"},
+	{KVM_CAP_PIT2, "KVM lacks KVM_CAP_PIT2"},
+	{KVM_CAP_EXT_CPUID, "KVM lacks KVM_CAP_EXT_CPUID"},
+	{KVM_CAP_SET_TSS_ADDR, "KVM lacks KVM_CAP_SET_TSS_ADDR"},
+	{KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM lacks KVM_CAP_SET_IDENTITY_MAP_ADDR"},
+	{KVM_CAP_IMMEDIATE_EXIT, "KVM lacks KVM_CAP_IMMEDIATE_EXIT"},
+	{KVM_CAP_IRQ_ROUTING, "KVM lacks KVM_CAP_IRQ_ROUTING"},
+	{KVM_CAP_IOEVENTFD, "KVM lacks KVM_CAP_IOEVENTFD"},
+	{KVM_CAP_IRQFD, "KVM lacks KVM_CAP_IRQFD"},
+};
+
+/* Grows the buffer until KVM_GET_SUPPORTED_CPUID stops answering E2BIG. */
+static struct kvm_cpuid2 *get_supported_cpuid(int dev_fd)
+{
+	for (unsigned n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+
+		if (!c)
+			return NULL;
+		c->nent = n;
+		if (ioctl(dev_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			return c;
+		free(c);
+		if (errno != E2BIG)
+			return NULL;
+	}
+	return NULL;
+}
+
+int kvm_open(struct kvm *k, const char *dev, const char **why)
+{
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	k->vm_fd = -1;
+	k->dev_fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (k->dev_fd < 0) {
+		r = -errno;
+		*why = "cannot open the KVM device";
+		return r;
+	}
+	if (ioctl(k->dev_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		*why = "KVM API version is not 12";
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
+		if (ioctl(k->dev_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
+			*why = required_caps[i].why;
+			goto fail;
+		}
+	}
+	r = ioctl(k->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (r <= 0)
+		r = ioctl(k->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	k->max_vcpus = r > 0 ? (unsigned)r : 4; /* KVM's documented floor */
+	k->tsc_deadline = ioctl(k->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	r = ioctl(k->dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (r <= 0) {
+		*why = "KVM_GET_VCPU_MMAP_SIZE failed";
+		goto fail;
+	}
+	k->run_size = (size_t)r;
+	k->supported = get_supported_cpuid(k->dev_fd);
+	if (!k->supported) {
+		*why = "KVM_GET_SUPPORTED_CPUID failed";
+		goto fail;
+	}
+	return 0;
+fail:
+	close(k->dev_fd);
+	k->dev_fd = -1;
+	return -ENOTSUP;
+}
+
+static int set_memslot(struct kvm *k, unsigned slot, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+	return ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) ? -errno : 0;
+}
+
+int kvm_create_vm(struct kvm *k, const struct guest_mem *m, const char **why)
+{
+	struct kvm_pit_config pit = {.flags = 0};
+	int r;
+
+	k->vm_fd = ioctl(k->dev_fd, KVM_CREATE_VM, 0);
+	if (k->vm_fd < 0) {
+		*why = "KVM_CREATE_VM failed";
+		return -errno;
+	}
+	if (ioctl(k->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) ||
+	    ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){KVM_IDENTITY_MAP_ADDR})) {
+		*why = "KVM_SET_TSS_ADDR or KVM_SET_IDENTITY_MAP_ADDR failed";
+		return -errno;
+	}
+	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0)) {
+		*why = "KVM_CREATE_IRQCHIP failed";
+		return -errno;
+	}
+	if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit)) {
+		*why = "KVM_CREATE_PIT2 failed";
+		return -errno;
+	}
+	r = set_memslot(k, 0, 0, m->low_size, m->host);
+	if (!r && m->size > m->low_size)
+		r = set_memslot(k, 1, GMEM_HIGH_START, m->size - m->low_size, m->host + m->low_size);
+	if (r) {
+		*why = "KVM_SET_USER_MEMORY_REGION failed";
+		return r;
+	}
+	return 0;
+}
+
+int kvm_irq_line(const struct kvm *k, unsigned gsi, int level)
+{
+	struct kvm_irq_level irq = {.irq = gsi, .level = (uint32_t)level};
+
+	return ioctl(k->vm_fd, KVM_IRQ_LINE, &irq) ? -errno : 0;
+}
+
+void kvm_close(struct kvm *k)
+{
+	if (k->vm_fd >= 0)
+		close(k->vm_fd);
+	if (k->dev_fd >= 0)
+		close(k->dev_fd);
+	free(k->supported);
+	k->supported = NULL;
+	k->vm_fd = k->dev_fd = -1;
+}

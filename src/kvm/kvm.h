@@ -1,0 +1,40 @@
+/* kvm.h: /dev/kvm and the VM file descriptor: capabilities, irqchip, PIT, memory slots. */
+#ifndef BULWARK_KVM_H
+#define BULWARK_KVM_H
+
+#include "kvm/memory.h"
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Addresses KVM needs for its own use on Intel; kept out of RAM and the MMIO windows. */
+#define KVM_TSS_ADDR 0xfffbd000ULL
+#define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+#define KVM_IOAPIC_ADDR 0xfec00000ULL
+#define KVM_LAPIC_ADDR 0xfee00000ULL
+
+struct kvm {
+	int dev_fd;	     /* /dev/kvm */
+	int vm_fd;
+	size_t run_size;     /* bytes of each vCPU's shared kvm_run area */
+	unsigned max_vcpus;  /* KVM_CAP_MAX_VCPUS */
+	bool tsc_deadline;   /* KVM_CAP_TSC_DEADLINE_TIMER */
+	struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID */
+};
+
+/*
+ * Opens DEV (normally "/dev/kvm"), requires API version 12 and every capability bulwark uses.
+ * On failure returns -errno with WHY naming the missing piece.
+ */
+int kvm_open(struct kvm *k, const char *dev, const char **why);
+
+/* Creates the VM: in-kernel IOAPIC + LAPIC, PIT, and RAM from M as memory slots. */
+int kvm_create_vm(struct kvm *k, const struct guest_mem *m, const char **why);
+
+/* Raises or lowers an interrupt line on the in-kernel irqchip. */
+int kvm_irq_line(const struct kvm *k, unsigned gsi, int level);
+
+void kvm_close(struct kvm *k);
+
+#endif

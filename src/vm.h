@@ -1,0 +1,64 @@
+/* vm.h: one virtual machine: its KVM handles, RAM, buses, devices and vCPUs, and why it stopped. */
+#ifndef BULWARK_VM_H
+#define BULWARK_VM_H
+
+#include "config.h"
+#include "boot_files.h"
+#include "devices/acpi_pm.h"
+#include "devices/bus.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+#include "kvm/kvm.h"
+#include "kvm/memory.h"
+
+#include <pthread.h>
+
+enum vm_stop_reason {
+	VM_RUNNING = 0,
+	VM_STOP_POWEROFF,     /* ACPI S5 through the FADT sleep control register */
+	VM_STOP_REBOOT,	      /* i8042 reset line */
+	VM_STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN */
+	VM_STOP_CONSOLE_QUIT, /* the console escape sequence */
+	VM_STOP_SIGNAL,	      /* SIGTERM, SIGINT or SIGHUP to bulwark */
+	VM_STOP_ERROR,	      /* something bulwark could not handle */
+};
+
+struct vcpu;
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm kvm;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct serial serial;
+	struct i8042 i8042;
+	struct acpi_pm pm;
+	struct boot_files files;
+	int serial_drained_fd; /* eventfd: the guest made room in the UART's receive FIFO */
+	struct vcpu *vcpus;
+	unsigned nvcpus;
+	int stop_fd;	 /* eventfd: the main thread wakes when a stop is requested */
+	int stop_reason; /* enum vm_stop_reason; the first request wins */
+};
+
+/*
+ * Builds the VM from CFG: checks and maps the boot files, opens KVM, creates RAM, devices and
+ * vCPUs, and loads the kernel. Returns 0, 2 for a refused config or boot file (already reported
+ * as FILE:LINE:COLUMN), or 1 for a runtime failure (already logged).
+ */
+int vm_setup(struct vm *vm, const struct vm_config *cfg);
+
+/* Runs the vCPUs until the VM stops; returns bulwark's exit status (0 for a guest-requested stop). */
+int vm_run(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
+
+/* Asks the VM to stop; safe from any thread. The first reason given is the one reported. */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+
+static inline enum vm_stop_reason vm_stop_reason(const struct vm *vm)
+{
+	return (enum vm_stop_reason)__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE);
+}
+
+#endif
