@@ -12,7 +12,7 @@
 #define CONFIG_CMDLINE_MAX 4095
 #define CONFIG_DEFAULT_VCPUS 1
 #define CONFIG_DEFAULT_MEMORY (256ULL << 20)
-#define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
 
 /* Where a value stood in the config file, so later checks can name it. */
 struct config_loc {

@@ -167,11 +167,6 @@ int vm_setup(struct vm *vm, const struct vm_config *cfg)
 		log_err("cannot register devices: %s", strerror(-r));
 		return 1;
 	}
-	r = load_guest(vm);
-	if (r) {
-		log_err("cannot load the guest: %s", strerror(-r));
-		return 1;
-	}
 	vm->vcpus = calloc(cfg->vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		log_err("out of memory");
@@ -180,6 +175,11 @@ int vm_setup(struct vm *vm, const struct vm_config *cfg)
 	vm->nvcpus = cfg->vcpus;
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vm->vcpus[i].fd = -1;
+	r = load_guest(vm);
+	if (r) {
+		log_err("cannot load the guest: %s", strerror(-r));
+		return 1;
+	}
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		r = vcpu_create(&vm->vcpus[i], vm, i, vm->files.plan.entry, BOOT_ZERO_PAGE_ADDR, &why);
 		if (r) {
