@@ -113,7 +113,7 @@ static const char *echo(struct echo *e, const char *s, size_t len, bool quote)
 	}
 	if (quote)
 		*o++ = '"';
-	strcpy(o, len > ECHO_MAX ? "..." : "");
+	memcpy(o, len > ECHO_MAX ? "..." : "", len > ECHO_MAX ? 4 : 1);
 	return e->s;
 }
 
@@ -140,11 +140,15 @@ static int scalar(struct parser *p, const struct key *k, yaml_node_t *n, bool te
 					    "N",    "no",    "No",    "NO",    "true", "True",
 					    "TRUE", "false", "False", "FALSE", "on",   "On",
 					    "ON",   "off",   "Off",   "OFF",   NULL};
-	struct echo e;
+	struct echo e = {0};
 
+	*s = ""; /* callers never see an unset string, even on a refusal */
+	*len = 0;
 	if (n->type != YAML_SCALAR_NODE)
 		return perr(p, n->start_mark, k->name, "%s, got a %s", k->expect,
 			    n->type == YAML_SEQUENCE_NODE ? "sequence" : "mapping");
+	if (!n->data.scalar.value) /* libyaml always sets it; a NULL would be its bug, not ours */
+		return perr(p, n->start_mark, k->name, "%s, got nothing", k->expect);
 	*s = (const char *)n->data.scalar.value;
 	*len = n->data.scalar.length;
 	if (plain(n) && is_one_of(*s, *len, nulls))
@@ -159,7 +163,7 @@ static int scalar(struct parser *p, const struct key *k, yaml_node_t *n, bool te
 
 static int bad(struct parser *p, const struct key *k, yaml_node_t *n, const char *s, size_t len)
 {
-	struct echo e;
+	struct echo e = {0};
 
 	return perr(p, n->start_mark, k->name, "%s, got %s", k->expect, echo(&e, s, len, true));
 }
@@ -178,8 +182,8 @@ static size_t decimal(const char *s, size_t len, uint64_t *v)
 
 static int parse_name(struct parser *p, const struct key *k, yaml_node_t *n, void *dst)
 {
-	const char *s;
-	size_t len;
+	const char *s = NULL;
+	size_t len = 0;
 	bool ok;
 
 	if (scalar(p, k, n, true, &s, &len))
@@ -197,10 +201,10 @@ static int parse_name(struct parser *p, const struct key *k, yaml_node_t *n, voi
 
 static int parse_vcpus(struct parser *p, const struct key *k, yaml_node_t *n, void *dst)
 {
-	const char *s;
-	size_t len;
-	uint64_t v;
-	struct echo e;
+	const char *s = NULL;
+	size_t len = 0;
+	uint64_t v = 0;
+	struct echo e = {0};
 
 	if (scalar(p, k, n, false, &s, &len))
 		return -1;
@@ -222,10 +226,10 @@ static int parse_memory(struct parser *p, const struct key *k, yaml_node_t *n, v
 		char suffix[4];
 		uint64_t mult;
 	} units[] = {{"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}};
-	const char *s;
-	size_t len, digits;
-	uint64_t v, bytes;
-	struct echo e;
+	const char *s = NULL;
+	size_t len = 0, digits;
+	uint64_t v = 0, bytes;
+	struct echo e = {0};
 
 	if (scalar(p, k, n, false, &s, &len))
 		return -1;
@@ -252,9 +256,9 @@ static int parse_memory(struct parser *p, const struct key *k, yaml_node_t *n, v
 /* Relative paths follow the config file, not the cwd, so a VM folder can move as a whole. */
 static int parse_path(struct parser *p, const struct key *k, yaml_node_t *n, void *dst)
 {
-	const char *s, *slash = strrchr(p->file, '/');
-	size_t len, dirlen;
-	struct echo e;
+	const char *s = NULL, *slash = strrchr(p->file, '/');
+	size_t len = 0, dirlen;
+	struct echo e = {0};
 	char *out;
 
 	if (scalar(p, k, n, true, &s, &len))
@@ -280,9 +284,9 @@ static int parse_path(struct parser *p, const struct key *k, yaml_node_t *n, voi
 
 static int parse_cmdline(struct parser *p, const struct key *k, yaml_node_t *n, void *dst)
 {
-	const char *s;
-	size_t len;
-	struct echo e;
+	const char *s = NULL;
+	size_t len = 0;
+	struct echo e = {0};
 
 	if (scalar(p, k, n, true, &s, &len))
 		return -1;
@@ -343,7 +347,7 @@ static struct config_loc *loc_in(struct vm_config *cfg, const struct key *k)
 static int parse_root(struct parser *p, yaml_node_t *root, struct vm_config *cfg)
 {
 	char list[128];
-	struct echo e;
+	struct echo e = {0};
 
 	if (root->type != YAML_MAPPING_NODE)
 		return perr(p, root->start_mark, "yaml", "expected a mapping at the top level");

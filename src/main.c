@@ -45,8 +45,8 @@ static int cmd_validate(const char *path)
 	if (r)
 		return r;
 	printf("%s: ok: %s, %u vCPUs, %llu MiB, kernel protocol %u.%u%s\n", path, cfg.name, cfg.vcpus,
-	       (unsigned long long)(cfg.memory >> 20), files.plan.protocol >> 8,
-	       files.plan.protocol & 0xff, cfg.initrd ? ", with initrd" : "");
+	       (unsigned long long)(cfg.memory >> 20), (unsigned)files.plan.protocol >> 8,
+	       (unsigned)files.plan.protocol & 0xff, cfg.initrd ? ", with initrd" : "");
 	boot_files_close(&files);
 	config_free(&cfg);
 	return 0;

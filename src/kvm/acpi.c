@@ -130,8 +130,9 @@ static long take(struct layout *l, size_t len)
 
 static void build_rsdp(uint8_t *t, uint64_t xsdt_gpa)
 {
-	memcpy(t, "RSD PTR ", 8);
-	memcpy(t + 9, OEM_ID, sizeof(OEM_ID));
+	/* ACPI signatures and ids are fixed-width fields, never NUL-terminated. */
+	memcpy(t, "RSD PTR ", 8); // NOLINT(bugprone-not-null-terminated-result)
+	memcpy(t + 9, OEM_ID, 6); // NOLINT(bugprone-not-null-terminated-result)
 	t[15] = 2;	      /* revision: ACPI 2.0+, so the XSDT fields below are valid */
 	put_le(t + 16, 0, 4); /* RSDT address: none */
 	put_le(t + 20, RSDP_LEN, 4);
@@ -146,7 +147,7 @@ static void build_xsdt(uint8_t *t, const uint64_t entries[XSDT_NENTRIES])
 
 	put_header(t, "XSDT", XSDT_LEN, 1);
 	for (i = 0; i < XSDT_NENTRIES; i++)
-		put_le(t + HDR_LEN + 8 * i, entries[i], 8);
+		put_le(t + HDR_LEN + (size_t)8 * i, entries[i], 8);
 	fix_checksum(t, XSDT_LEN, 9);
 }
 

@@ -162,7 +162,7 @@ static int handle_io(struct vcpu *v)
 	}
 	data = (uint8_t *)run + run->io.data_offset;
 	for (uint32_t i = 0; i < run->io.count; i++)
-		bus_access(&v->vm->pio, run->io.port, data + i * run->io.size, run->io.size,
+		bus_access(&v->vm->pio, run->io.port, data + (size_t)i * run->io.size, run->io.size,
 			   run->io.direction == KVM_EXIT_IO_OUT);
 	return 0;
 }
