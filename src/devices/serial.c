@@ -85,6 +85,15 @@ static void rx_put(struct serial *s, uint8_t c)
 	}
 }
 
+/* The input side waits only on a full FIFO, so only a full-to-not-full change needs a wake-up. */
+static void rx_drained(struct serial *s, unsigned old_count)
+{
+	uint64_t one = 1;
+
+	if (old_count == SERIAL_RX_FIFO && s->rx_count < SERIAL_RX_FIFO && s->drained_fd >= 0)
+		(void)!write(s->drained_fd, &one, sizeof(one));
+}
+
 static uint8_t rx_get(struct serial *s)
 {
 	uint8_t c;
@@ -93,11 +102,8 @@ static uint8_t rx_get(struct serial *s)
 		return 0;
 	c = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_RX_FIFO;
-	/* The input side waits only on a full FIFO, so only that transition needs a wake-up. */
-	if (s->rx_count-- == SERIAL_RX_FIFO && s->drained_fd >= 0) {
-		uint64_t one = 1;
-		(void)!write(s->drained_fd, &one, sizeof(one));
-	}
+	s->rx_count--;
+	rx_drained(s, s->rx_count + 1);
 	return c;
 }
 
@@ -147,8 +153,12 @@ static void serial_write(struct serial *s, unsigned reg, uint8_t v)
 		break;
 	case UART_IIR:
 		s->fcr = v & 0xc9;
-		if (v & FCR_CLEAR_RX)
+		if (v & FCR_CLEAR_RX) {
+			unsigned old_count = s->rx_count;
+
 			s->rx_count = 0;
+			rx_drained(s, old_count);
+		}
 		break;
 	case UART_LCR:
 		s->lcr = v;

@@ -58,7 +58,8 @@ static void adjust_entry(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus
 		if ((e->eax & 0x1f) == 0)
 			break; /* no cache at this index */
 		e->eax &= 0x3ff;
-		e->eax |= (ncpus - 1) << 26;
+		/* A six-bit field: saturate, as shifting more in would drop the high bits. */
+		e->eax |= (ncpus - 1 < 63 ? ncpus - 1 : 63) << 26;
 		if (((e->eax >> 5) & 7) == 3) /* L3 is shared by every core */
 			e->eax |= (ncpus - 1) << 14;
 		break;
