@@ -27,7 +27,7 @@ static const char *const stop_text[] = {
 	[VM_STOP_REBOOT] = "guest rebooted",
 	[VM_STOP_TRIPLE_FAULT] = "guest triple-faulted (treated as a reboot)",
 	[VM_STOP_CONSOLE_QUIT] = "quit from the console (Ctrl-A x)",
-	[VM_STOP_SIGNAL] = "stopped by a signal",
+	[VM_STOP_SIGNAL] = "stopped by SIG",
 	[VM_STOP_ERROR] = "stopped on an error",
 };
 
@@ -236,7 +236,7 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
 			struct signalfd_siginfo si;
 
 			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-				log_info("received %s", strsignal((int)si.ssi_signo));
+				vm->stop_signal = (int)si.ssi_signo;
 				vm_request_stop(vm, VM_STOP_SIGNAL);
 			}
 		}
@@ -250,7 +250,7 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
 int vm_run(struct vm *vm)
 {
 	struct console con;
-	sigset_t stop_signals, old;
+	sigset_t stop_signals;
 	int sig_fd, status;
 	enum vm_stop_reason why;
 
@@ -260,7 +260,7 @@ int vm_run(struct vm *vm)
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGHUP);
 	sigaddset(&stop_signals, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	sigdelset(&stop_signals, SIGUSR1);
 	sig_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig_fd < 0 || vcpu_init_signals()) {
@@ -288,14 +288,16 @@ int vm_run(struct vm *vm)
 		vcpu_join(&vm->vcpus[i]);
 	console_restore();
 	close(sig_fd);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Termination signals stay blocked: a second SIGTERM (a supervisor signalling the whole
+	 * process group, say) must not kill bulwark while it tears down. */
 
 	why = vm_stop_reason(vm);
 	status = why == VM_STOP_ERROR ? 1 : 0;
 	/* One line says why the VM ended, with the strays it ignored on the way. */
 	log_msg(why == VM_STOP_ERROR ? LOG_ERROR : LOG_INFO,
-		"%s (%lu port and %lu MMIO accesses went to no device)", stop_text[why],
-		vm->pio.unclaimed, vm->mmio.unclaimed);
+		"%s%s (%lu port and %lu MMIO accesses went to no device)", stop_text[why],
+		why == VM_STOP_SIGNAL && sigabbrev_np(vm->stop_signal) ? sigabbrev_np(vm->stop_signal) : "", vm->pio.unclaimed,
+		vm->mmio.unclaimed);
 	return status;
 }
 

@@ -39,6 +39,7 @@ struct vm {
 	unsigned nvcpus;
 	int stop_fd;	 /* eventfd: the main thread wakes when a stop is requested */
 	int stop_reason; /* enum vm_stop_reason; the first request wins */
+	int stop_signal; /* the signal behind VM_STOP_SIGNAL */
 };
 
 /*
