@@ -187,6 +187,8 @@ int vm_setup(struct vm *vm, const struct vm_config *cfg)
 			return 1;
 		}
 	}
+	/* The kernel and initrd now live in guest RAM; their mappings would only add to our RSS. */
+	boot_files_close(&vm->files);
 	return 0;
 }
 
