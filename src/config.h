@@ -2,6 +2,7 @@
 #ifndef BULWARK_CONFIG_H
 #define BULWARK_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,11 +14,30 @@
 #define CONFIG_DEFAULT_VCPUS 1
 #define CONFIG_DEFAULT_MEMORY (256ULL << 20)
 #define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
+#define CONFIG_DISKS_MAX 8
+#define CONFIG_NICS_MAX 4
+#define CONFIG_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
+#define CONFIG_TAP_MAX 15    /* IFNAMSIZ - 1 */
 
 /* Where a value stood in the config file, so later checks can name it. */
 struct config_loc {
 	unsigned line;	 /* 1-based; 0 when the value was a default */
 	unsigned column; /* 1-based */
+};
+
+/* disks[i]: a raw image served by virtio-blk. */
+struct config_disk {
+	char *path;	/* resolved against the config file's folder */
+	bool read_only; /* offers VIRTIO_BLK_F_RO; writes fail, the image stays unchanged */
+	char serial[CONFIG_SERIAL_MAX + 1]; /* GET_ID answer; default "disk<i>" */
+	struct config_loc loc, loc_path, loc_read_only, loc_serial; /* loc: the item itself */
+};
+
+/* nics[i]: a tap device served by virtio-net. */
+struct config_nic {
+	char tap[CONFIG_TAP_MAX + 1];
+	uint8_t mac[6]; /* unicast; default 02:xx derived from the VM name and i */
+	struct config_loc loc, loc_tap, loc_mac;
 };
 
 struct vm_config {
@@ -28,7 +48,14 @@ struct vm_config {
 	char *kernel;	 /* resolved against the config file's folder */
 	char *initrd;	 /* NULL when absent */
 	char *cmdline;
+	struct config_disk disks[CONFIG_DISKS_MAX];
+	unsigned ndisks;
+	struct config_nic nics[CONFIG_NICS_MAX];
+	unsigned nnics;
+	bool rng;	       /* a virtio-rng device */
+	bool virtio_cmdline;   /* also describe virtio devices as virtio_mmio.device= on the cmdline */
 	struct config_loc loc_name, loc_vcpus, loc_memory, loc_kernel, loc_initrd, loc_cmdline;
+	struct config_loc loc_disks, loc_nics, loc_rng, loc_virtio_cmdline;
 };
 
 /* A refusal: "FILE:LINE:COLUMN: field: what was expected". */

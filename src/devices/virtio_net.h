@@ -1,0 +1,29 @@
+/* virtio_net.h: virtio-net over a tap device, every frame copied once into host memory. */
+#ifndef BULWARK_VIRTIO_NET_H
+#define BULWARK_VIRTIO_NET_H
+
+#include "config.h"
+#include "devices/virtio_mmio.h"
+
+#include <stdint.h>
+
+/* Largest frame either way, without the virtio-net header: 64 KiB of TSO payload plus
+ * Ethernet and VLAN headers, as Firecracker allows. */
+#define VIRTIO_NET_FRAME_MAX 65550
+
+struct virtio_net;
+
+extern const struct virtio_dev_ops virtio_net_ops;
+
+/*
+ * Opens the tap of nics[I] of CFG (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR). Returns the device, or
+ * NULL with ERR naming the item ("FILE:LINE:COL: nics[0].tap: cannot open tap0: ...").
+ */
+struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
+				   struct config_error *err);
+
+/* A device on an already open, non-blocking FD that behaves as such a tap (taken over), for tests
+ * and fuzzers: a socketpair(AF_UNIX, SOCK_SEQPACKET) carrying a virtio-net header per frame. */
+struct virtio_net *virtio_net_new(int fd, const uint8_t mac[6]);
+
+#endif
