@@ -1,5 +1,4 @@
-/* vm_devices.c: the VM's virtio devices: one explicit table from the config, its MMIO windows,
- * interrupts, eventfds, ACPI entries and command-line entries, and its threads. */
+/* vm_devices.c: the VM's virtio devices: one table from the config, wired to KVM and ACPI. */
 #include "vm_devices.h"
 
 #include "devices/virtio.h"

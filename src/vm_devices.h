@@ -1,5 +1,4 @@
-/* vm_devices.h: the VM's virtio devices: one explicit table from the config, its MMIO windows,
- * interrupts, eventfds, ACPI entries and command-line entries, and its threads. */
+/* vm_devices.h: the VM's virtio devices: one table from the config, wired to KVM and ACPI. */
 #ifndef BULWARK_VM_DEVICES_H
 #define BULWARK_VM_DEVICES_H
 

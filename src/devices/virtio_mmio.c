@@ -1,5 +1,4 @@
-/* virtio_mmio.c: the virtio-mmio transport (version 2): registers, status machine, device thread.
- */
+/* virtio_mmio.c: the virtio-mmio transport (version 2): its registers and status machine. */
 #include "devices/virtio_mmio.h"
 
 #include "devices/virtio.h"

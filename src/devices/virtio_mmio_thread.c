@@ -1,5 +1,4 @@
-/* virtio_mmio_thread.c: the device thread: waits on queue notifications, serves them under the
- * lock. */
+/* virtio_mmio_thread.c: a virtio device's thread: waits for notifications, serves them. */
 #include "devices/virtio_mmio.h"
 
 #include "log.h"

@@ -1,5 +1,4 @@
-/* virtio_rng.c: virtio-rng (entropy) from getrandom(2), capped per request and by a token bucket.
- */
+/* virtio_rng.c: virtio-rng (entropy) from getrandom(2), capped per request and in rate. */
 #include "devices/virtio_rng.h"
 
 #include "devices/virtio.h"

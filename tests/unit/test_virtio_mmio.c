@@ -1,5 +1,4 @@
-/* test_virtio_mmio.c: the virtio-mmio transport against a hostile driver: status machine,
- * selectors, features, config space, interrupts, notifications and the device thread. */
+/* test_virtio_mmio.c: the virtio-mmio transport and its device thread against a hostile driver. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,4 @@
-/* test_virtio_rng.c: virtio-rng through the real transport: bytes and used lengths, the per-request
- * cap, broken requests, and the rate limit that defers without spinning. */
+/* test_virtio_rng.c: virtio-rng through the real transport: bytes, caps, broken requests, rate. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,4 @@
-/* test_vm_devices.c: the VM's device table: windows, interrupts, ACPI entries, the command-line
- * form and its length refusal, and cleanup when attaching fails. */
+/* test_vm_devices.c: the VM's device table: placement, ACPI, cmdline form, cleanup on failure. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
