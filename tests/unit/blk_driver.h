@@ -1,5 +1,5 @@
-/* blk_driver.h: a minimal virtio-blk driver for the unit tests: guest RAM, one split queue, an
- * image. */
+/* blk_driver.h: a minimal virtio-blk driver for the unit tests: guest RAM, one split queue and an
+ * image, driven through the virtio-mmio transport's registers as a guest would. */
 #ifndef BULWARK_TEST_BLK_DRIVER_H
 #define BULWARK_TEST_BLK_DRIVER_H
 
@@ -14,6 +14,7 @@
 
 #include "devices/virtio.h"
 #include "devices/virtio_blk.h"
+#include "devices/virtio_mmio.h"
 #include "devices/virtqueue.h"
 #include "kvm/memory.h"
 
@@ -38,30 +39,14 @@ struct seg {
 struct drv {
 	struct guest_mem mem;
 	struct virtio_mmio t;
-	struct virtio_blk *blk;
-	int img; /* another descriptor on the image, to check it from the host */
+	struct virtio_blk *blk; /* owned by t */
+	int img;		/* another descriptor on the image, to check it from the host */
 	uint16_t qsize, avail_idx, next_desc;
 	uint64_t features;
-	unsigned interrupts, fails; /* what the stand-in transport saw */
-	const char *why;
+	unsigned interrupts; /* raised on the irqfd, summed by drv_interrupts() */
 };
 
-/* Until the virtio-mmio transport lands, these stand in for it: the device calls them. */
-static struct drv *cur;
-
-void virtio_mmio_used(struct virtio_mmio *t, unsigned q)
-{
-	if (vq_needs_interrupt(&t->vq[q]))
-		cur->interrupts++;
-}
-
-void virtio_mmio_fail(struct virtio_mmio *t, unsigned q, const char *why)
-{
-	(void)t;
-	(void)q;
-	cur->fails++;
-	cur->why = why;
-}
+#define MMIO_BASE 0xd0000000ULL
 
 static inline uint8_t *gpa(struct drv *d, uint64_t a)
 {
@@ -87,60 +72,119 @@ static inline int img_create(void)
 	return fd;
 }
 
-/* Makes the queue live and activates the device, as a driver's DRIVER_OK would. */
+/* Register accesses, as a vCPU's MMIO exits deliver them. */
+static inline void reg_write(struct drv *d, uint32_t reg, uint32_t v)
+{
+	virtio_mmio_io(&d->t, reg, (uint8_t *)&v, 4, true);
+}
+
+static inline uint32_t reg_read(struct drv *d, uint32_t reg)
+{
+	uint32_t v = 0;
+
+	virtio_mmio_io(&d->t, reg, (uint8_t *)&v, 4, false);
+	return v;
+}
+
+/* LEN bytes of config space from OFF, through the register window. */
+static inline uint64_t drv_config(struct drv *d, uint32_t off, uint32_t len)
+{
+	uint64_t v = 0;
+
+	virtio_mmio_io(&d->t, VIRTIO_MMIO_CONFIG + off, (uint8_t *)&v, len, false);
+	return v;
+}
+
+static inline uint64_t drv_device_features(struct drv *d)
+{
+	reg_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	uint64_t hi = reg_read(d, VIRTIO_MMIO_DEVICE_FEATURES);
+
+	reg_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	return hi << 32 | reg_read(d, VIRTIO_MMIO_DEVICE_FEATURES);
+}
+
+/* The device thread's work, done here: whatever notifications are pending. */
+static inline void drv_serve(struct drv *d)
+{
+	virtio_mmio_serve(&d->t, 0);
+}
+
+/* The driver's side of initialization (3.1.1): reset, features, queue 0, DRIVER_OK. */
 static inline int drv_start(struct drv *d)
 {
-	struct virtqueue *q = &d->t.vq[0];
-	const char *why;
+	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
 
-	vq_reset(q);
-	q->size = d->qsize;
-	q->desc_gpa = DESC_GPA;
-	q->avail_gpa = AVAIL_GPA;
-	q->used_gpa = USED_GPA;
-	q->ready = true;
+	reg_write(d, VIRTIO_MMIO_STATUS, 0);
 	memset(gpa(d, DESC_GPA), 0, INDIRECT_GPA - DESC_GPA);
 	d->avail_idx = d->next_desc = 0;
-	if (vq_start(q, &d->mem, d->features, &why))
+	reg_write(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	reg_write(d, VIRTIO_MMIO_STATUS, st);
+	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)d->features);
+	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
+	reg_write(d, VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_FEATURES_OK);
+	if (!(reg_read(d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
 		return -1;
-	return virtio_blk_ops.activate(d->blk, &d->t, d->features);
+	reg_write(d, VIRTIO_MMIO_QUEUE_SEL, 0);
+	reg_write(d, VIRTIO_MMIO_QUEUE_NUM, d->qsize);
+	reg_write(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_GPA);
+	reg_write(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	reg_write(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)AVAIL_GPA);
+	reg_write(d, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
+	reg_write(d, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)USED_GPA);
+	reg_write(d, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
+	reg_write(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	reg_write(d, VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
+	drv_serve(d);
+	return virtio_mmio_live(&d->t) ? 0 : -1;
+}
+
+/* Serves BLK through a fresh transport (the old one and its device are destroyed). */
+static inline int drv_attach(struct drv *d, struct virtio_blk *blk)
+{
+	virtio_mmio_destroy(&d->t);
+	d->blk = blk;
+	if (!blk || virtio_mmio_init(&d->t, &virtio_blk_ops, blk, "blk0", &d->mem, MMIO_BASE, 5))
+		return -1;
+	return drv_start(d);
 }
 
 static inline int drv_setup(struct drv *d, bool read_only, uint16_t qsize, uint64_t features)
 {
 	int fd = img_create();
-	uint16_t size_max;
-	uint32_t len_max;
 
 	memset(d, 0, sizeof(*d));
-	cur = d;
 	d->qsize = qsize;
 	d->features = features | VIRTIO_BIT(VIRTIO_F_VERSION_1);
-	if (fd < 0 || gmem_init(&d->mem, RAM_SIZE))
+	d->img = fd < 0 ? -1 : dup(fd);
+	if (d->img < 0 || gmem_init(&d->mem, RAM_SIZE))
 		return -1;
-	d->img = dup(fd);
-	d->blk = virtio_blk_new(fd, IMG_BYTES, read_only, "bulwark-disk");
-	if (!d->blk || d->img < 0)
-		return -1;
-	d->t.ops = &virtio_blk_ops;
-	d->t.dev = d->blk;
-	d->t.mem = &d->mem;
-	memcpy(d->t.name, "blk0", 5);
-	d->t.notify_fd[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	virtio_blk_ops.queue_limits(d->blk, 0, &size_max, &len_max);
-	d->t.vq[0].size_max = size_max;
-	d->t.vq[0].len_max = len_max;
-	return d->t.notify_fd[0] < 0 ? -1 : drv_start(d);
+	return drv_attach(d, virtio_blk_new(fd, IMG_BYTES, read_only, "bulwark-disk"));
 }
 
 static inline void drv_teardown(struct drv *d)
 {
-	if (d->blk)
-		virtio_blk_ops.destroy(d->blk);
-	close(d->t.notify_fd[0]);
+	virtio_mmio_destroy(&d->t);
 	close(d->img);
 	gmem_free(&d->mem);
-	cur = NULL;
+}
+
+/* The driver resets the device (after a failure) and starts it again. */
+static inline int drv_reset(struct drv *d)
+{
+	return drv_start(d);
+}
+
+/* Interrupts raised so far, as the irqfd counts them. */
+static inline unsigned drv_interrupts(struct drv *d)
+{
+	uint64_t n;
+
+	if (read(d->t.irq_fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		d->interrupts += (unsigned)n;
+	return d->interrupts;
 }
 
 /* cmocka fixtures: a driver with a queue of 16 on a read-write or read-only disk. */
@@ -172,14 +216,6 @@ static inline int teardown(void **state)
 {
 	drv_teardown(*state);
 	return 0;
-}
-
-/* The driver reset the device after a failure, and starts it again. */
-static inline int drv_reset(struct drv *d)
-{
-	virtio_blk_ops.reset(d->blk);
-	d->fails = 0;
-	return drv_start(d);
 }
 
 static inline void put_desc(uint8_t *p, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -264,10 +300,11 @@ static inline uint8_t drv_status(struct drv *d, unsigned slot)
 	return *gpa(d, STATUS_GPA + slot);
 }
 
-/* The driver notifies queue 0 and the device serves it. */
+/* The driver notifies queue 0 (QueueNotify), and the device thread serves it. */
 static inline void drv_kick(struct drv *d)
 {
-	virtio_blk_ops.notify(d->blk, &d->t, 0);
+	reg_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	drv_serve(d);
 }
 
 static inline uint16_t drv_used_idx(struct drv *d)
@@ -290,7 +327,7 @@ static inline void drv_used(struct drv *d, uint16_t i, uint32_t *id, uint32_t *l
 /* Whether the device stopped serving (DEVICE_NEEDS_RESET). */
 static inline bool drv_failed(struct drv *d)
 {
-	return d->fails > 0;
+	return reg_read(d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET;
 }
 
 /* Whether the image still holds exactly what img_create() wrote. */
