@@ -40,8 +40,10 @@ int tap_open(const char *name, int hdr_len)
 void tap_error_hint(int err, const char *name, char *buf, size_t size)
 {
 	switch (err) {
-	case -EPERM:
 	case -EACCES:
+		snprintf(buf, size, " (this user may not open /dev/net/tun, usually mode 0666)");
+		break;
+	case -EPERM:
 		snprintf(buf, size,
 			 " (needs CAP_NET_ADMIN, or a tap made for this user: "
 			 "ip tuntap add dev %s mode tap user $USER)",

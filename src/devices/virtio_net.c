@@ -101,6 +101,7 @@ static void clear_state(struct virtio_net *n)
 	n->tx_retries = 0;
 	n->rx_len = 0;
 	n->rx_stalled = false;
+	n->completed = false;
 }
 
 static int net_activate(void *dev, struct virtio_mmio *t, uint64_t features)

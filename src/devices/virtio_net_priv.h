@@ -87,6 +87,7 @@ struct virtio_net {
 	size_t rx_len;
 	bool rx_stalled;
 
+	bool completed; /* chains completed on the queue being served, not yet published */
 	unsigned long count[NET_COUNTS];
 
 	/* Scratch for the device thread; nothing here outlives one call (no chain survives a

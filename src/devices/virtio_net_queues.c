@@ -14,6 +14,24 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
+/* Completes chain HEAD with WRITTEN bytes; the driver sees it at finish(). */
+static void complete(struct virtio_net *n, struct virtqueue *q, uint16_t head, uint32_t written)
+{
+	vq_add_used(q, head, written);
+	n->completed = true;
+}
+
+/* Publishes what was completed on queue QI, and interrupts the driver if it wants; nothing at
+ * all when nothing was completed (no interrupt for an empty kick). */
+static void finish(struct virtio_net *n, struct virtio_mmio *t, unsigned qi)
+{
+	if (!n->completed)
+		return;
+	n->completed = false;
+	vq_publish(&t->vq[qi]);
+	virtio_mmio_used(t, qi);
+}
+
 /* Checks the header of the frame of FRAME bytes copied into tx_buf. Returns NULL or why the
  * tap must not see it (5.1.6.2.1, and the checks DPDK missed in CVE-2024-11614). */
 static const char *tx_header_error(const struct virtio_net *n, uint32_t frame)
@@ -75,7 +93,7 @@ static void tx_take(struct virtio_net *n, struct virtqueue *q)
 		}
 		net_guest_fault(n, TX_BAD_HDR, why);
 	}
-	vq_add_used(q, req->head, 0);
+	complete(n, q, req->head, 0);
 }
 
 /* Writes the pending frame to the tap in one write(). Returns 0 when it is done with it (sent,
@@ -93,7 +111,7 @@ static int tx_flush(struct virtio_net *n, struct virtqueue *q)
 	if (r < 0)
 		net_tap_fault(n, TX_TAP_ERR, "cannot write to the tap, dropping frames", errno);
 	n->tx_pending = false;
-	vq_add_used(q, n->tx_head, 0);
+	complete(n, q, n->tx_head, 0);
 	return 0;
 }
 
@@ -116,7 +134,7 @@ void net_tx_process(struct virtio_net *n, struct virtio_mmio *t)
 		}
 		r = vq_pop(q, &n->req);
 		if (r < 0) {
-			vq_publish(q);
+			finish(n, t, TXQ);
 			net_fail(n, t, TXQ, q->why);
 			return;
 		}
@@ -132,8 +150,7 @@ void net_tx_process(struct virtio_net *n, struct virtio_mmio *t)
 			break;
 	}
 out:
-	vq_publish(q);
-	virtio_mmio_used(t, TXQ);
+	finish(n, t, TXQ);
 }
 
 /* Reads one frame from the tap into rx_buf. Returns 1 when there is one to deliver, 0 when the
@@ -197,10 +214,9 @@ static int rx_deliver(struct virtio_net *n, struct virtqueue *q, const char **wh
 			return -1;
 		}
 		if (r == 0) {
-			/* Ask for a notification while the chains seen so far are still taken, so
-			 * that with EVENT_IDX it comes for the next buffer, not one already seen.
-			 * Bounded: a guest that moves its index back and forth only stalls itself.
-			 */
+			/* Ask for a notification while the chains seen are still taken, so that
+			 * with EVENT_IDX it comes for the next buffer, not one already seen. A
+			 * guest moving its index back and forth only stalls itself (bounded). */
 			bool more = vq_enable_notify(q) && ++empty < QUEUE_SIZE;
 
 			if (more)
@@ -223,7 +239,7 @@ static int rx_deliver(struct virtio_net *n, struct virtqueue *q, const char **wh
 	num[1] = (uint8_t)(nbufs >> 8);
 	(void)vq_req_write(&n->req, HDR_NUM_BUFFERS, num, sizeof(num));
 	for (unsigned i = 0; i < nbufs; i++)
-		vq_add_used(q, n->rx_heads[i], n->rx_lens[i]);
+		complete(n, q, n->rx_heads[i], n->rx_lens[i]);
 	n->rx_len = 0;
 	return 1;
 }
@@ -245,13 +261,12 @@ void net_rx_process(struct virtio_net *n, struct virtio_mmio *t)
 			continue;
 		r = rx_deliver(n, q, &why);
 		if (r < 0) {
-			vq_publish(q);
+			finish(n, t, RXQ);
 			net_fail(n, t, RXQ, why);
 			return;
 		}
 		if (r == 0) {
-			/* Keep the frame, stop reading the tap (wait_fd) until the guest notifies.
-			 */
+			/* Keep the frame; stop reading the tap until the guest notifies. */
 			if (!n->rx_stalled)
 				n->count[RX_NO_BUF]++;
 			n->rx_stalled = true;
@@ -262,6 +277,5 @@ void net_rx_process(struct virtio_net *n, struct virtio_mmio *t)
 	/* While the guest has buffers we need no notification when it adds more. */
 	if (!n->rx_stalled)
 		vq_disable_notify(q);
-	vq_publish(q);
-	virtio_mmio_used(t, RXQ);
+	finish(n, t, RXQ);
 }
