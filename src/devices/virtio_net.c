@@ -102,24 +102,41 @@ static void clear_state(struct virtio_net *n)
 	n->rx_len = 0;
 	n->rx_stalled = false;
 	n->completed = false;
+	n->offloads_pending = false;
 }
 
 static int net_activate(void *dev, struct virtio_mmio *t, uint64_t features)
 {
 	struct virtio_net *n = dev;
-	int r;
 
 	clear_state(n);
 	n->features = features;
 	n->rx_live = t->vq[RXQ].live;
 	n->tx_live = t->vq[TXQ].live;
 	snprintf(n->name, sizeof(n->name), "%s", t->name);
-	if (n->is_tap && (r = tap_set_offload(n->fd, tap_offloads(n))) < 0) {
-		log_err("%s: cannot set the tap's offloads: %s", n->name, strerror(-r));
-		return r;
-	}
+	/* Not here: activate runs on the vCPU thread that wrote DRIVER_OK, and only the device
+	 * thread touches the tap. */
+	n->offloads_pending = n->is_tap;
 	n->active = true;
 	return 0;
+}
+
+/* Sets the tap's offloads for the features just negotiated, once per activation, on the device
+ * thread before it reads a frame. Returns false when the device cannot serve. */
+static bool apply_offloads(struct virtio_net *n, struct virtio_mmio *t)
+{
+	int r;
+
+	if (!n->offloads_pending)
+		return true;
+	n->offloads_pending = false;
+	r = tap_set_offload(n->fd, tap_offloads(n));
+	if (r < 0) {
+		log_err("%s: cannot set the tap's offloads: %s", n->name, strerror(-r));
+		net_fail(n, t, VIRTIO_MMIO_QUEUES_MAX, "the tap refused its offloads");
+		return false;
+	}
+	return true;
 }
 
 void net_fail(struct virtio_net *n, struct virtio_mmio *t, unsigned q, const char *why)
@@ -132,7 +149,7 @@ static void net_notify(void *dev, struct virtio_mmio *t, unsigned q)
 {
 	struct virtio_net *n = dev;
 
-	if (!n->active)
+	if (!n->active || !apply_offloads(n, t))
 		return;
 	/* A frame waiting for the tap goes on when the tap is writable (fd_ready), not on kicks. */
 	if (q == TXQ && !n->tx_pending)
@@ -162,6 +179,8 @@ static void net_fd_ready(void *dev, struct virtio_mmio *t, short revents)
 {
 	struct virtio_net *n = dev;
 
+	if (n->active && !apply_offloads(n, t))
+		return;
 	if (n->active && (revents & (POLLOUT | POLLERR | POLLHUP)) && (n->tx_pending || n->tx_more))
 		net_tx_process(n, t);
 	if (n->active && (revents & (POLLIN | POLLERR | POLLHUP)) && !n->rx_len)

@@ -71,9 +71,10 @@ struct virtio_net {
 	bool active;	       /* between activate and reset (or a broken queue) */
 	bool rx_live, tx_live; /* the driver made the queue ready before DRIVER_OK */
 	uint64_t features;
-	bool tap_gone;	   /* the tap failed for good: no more polling it */
-	bool guest_warned; /* one log line per device about a misbehaving guest */
-	bool tap_warned;   /* and one about the tap */
+	bool offloads_pending; /* TUNSETOFFLOAD still to do for this activation */
+	bool tap_gone;	       /* the tap failed for good: no more polling it */
+	bool guest_warned;     /* one log line per device about a misbehaving guest */
+	bool tap_warned;       /* and one about the tap */
 
 	/* Transmit: the frame in tx_buf waits for the tap while tx_pending (it said EAGAIN). */
 	bool tx_pending;

@@ -153,6 +153,21 @@ out:
 	finish(n, t, TXQ);
 }
 
+/* Whether the header the tap wrote asks only for what the driver negotiated. Frames the tap
+ * queued under an earlier driver's offloads can still arrive after a reset. */
+static bool rx_header_ok(const struct virtio_net *n)
+{
+	uint8_t flags = n->rx_buf[HDR_FLAGS], gso = n->rx_buf[HDR_GSO_TYPE];
+
+	if ((flags & HDR_F_NEEDS_CSUM) && !net_has(n, VIRTIO_NET_F_GUEST_CSUM))
+		return false;
+	if ((gso & GSO_ECN) && !net_has(n, VIRTIO_NET_F_GUEST_ECN))
+		return false;
+	gso &= (uint8_t)~GSO_ECN;
+	return gso == GSO_NONE || (gso == GSO_TCPV4 && net_has(n, VIRTIO_NET_F_GUEST_TSO4)) ||
+	       (gso == GSO_TCPV6 && net_has(n, VIRTIO_NET_F_GUEST_TSO6));
+}
+
 /* Reads one frame from the tap into rx_buf. Returns 1 when there is one to deliver, 0 when the
  * tap has nothing (or is gone), -1 when a bad frame was dropped. */
 static int rx_fill(struct virtio_net *n)
@@ -175,7 +190,7 @@ static int rx_fill(struct virtio_net *n)
 		n->tap_gone = true;
 		return 0;
 	}
-	if (r < HDR_LEN || r > BUF_LEN) {
+	if (r < HDR_LEN || r > BUF_LEN || !rx_header_ok(n)) {
 		n->count[RX_TAP_BAD]++;
 		return -1;
 	}

@@ -20,6 +20,7 @@
 
 #include "devices/virtio.h"
 #include "devices/virtio_net.h"
+#include "devices/virtio_net_priv.h" /* is_tap, to see a tap refuse its offloads */
 #include "devices/virtqueue.h"
 
 #define RAM (4U << 20)
@@ -874,6 +875,55 @@ static void test_rx_queue_not_ready(void **state)
 	expect_sent(f, HDR + 100);
 }
 
+static void test_rx_offloads_not_negotiated(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t b;
+
+	/* Frames the tap made for an earlier driver's offloads never reach one without them. */
+	start(f, F_BASE | F_MRG, 256);
+	b = post_rx(f, 4096);
+	make_frame(3000, 22);
+	set_hdr(1, 1, 54, 1448, 34, 16); /* partial checksum, TSO */
+	assert_int_equal(send(f->peer, frame, HDR + 3000, 0), HDR + 3000);
+	set_hdr(1, 0, 0, 0, 34, 16); /* partial checksum alone */
+	assert_int_equal(send(f->peer, frame, HDR + 3000, 0), HDR + 3000);
+	set_hdr(0, 0x81, 54, 1448, 0, 0);
+	assert_int_equal(send(f->peer, frame, HDR + 3000, 0), HDR + 3000);
+	serve(f);
+	assert_int_equal(stats(f).rx_tap_bad, 3);
+	assert_int_equal(used_idx(f, RXQ), 0);
+
+	reset(f);
+	start(f, F_BASE | F_MRG | F_GUEST_CSUM | F_GUEST_TSO4, 256);
+	b = post_rx(f, 4096);
+	set_hdr(1, 1, 54, 1448, 34, 16);
+	assert_int_equal(send(f->peer, frame, HDR + 3000, 0), HDR + 3000);
+	serve(f);
+	assert_int_equal(used_idx(f, RXQ), 1);
+	frame[10] = 1;
+	assert_memory_equal(at(b), frame, HDR + 3000);
+}
+
+static void test_tap_refuses_offloads(void **state)
+{
+	struct fixture *f = *state;
+
+	/* A socket answers TUNSETOFFLOAD with ENOTTY: the device stops, the tap is left alone. */
+	f->n->is_tap = true;
+	arrive(f, 100, 23);
+	start_queues(f, F_BASE | F_GUEST_CSUM, 256, 3);
+	assert_true(needs_reset(f));
+	assert_int_equal(serve(f), 0);
+	assert_int_equal(stats(f).rx_tap_bad + stats(f).rx_no_buf, 0);
+	f->n->is_tap = false;
+	reset(f);
+	start(f, F_BASE, 256);
+	post_rx(f, 2048);
+	kick(f, RXQ);
+	assert_int_equal(used_idx(f, RXQ), 1);
+}
+
 static void test_tap_gone(void **state)
 {
 	struct fixture *f = *state;
@@ -925,6 +975,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_guest_ram_classes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_drops_held_frames, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rx_queue_not_ready, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rx_offloads_not_negotiated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tap_refuses_offloads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tap_gone, setup, teardown),
 	    cmocka_unit_test(test_open_errors),
 	};
