@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define CONFIG_NAME_MAX 64
-#define CONFIG_VCPUS_MAX 254	       /* xAPIC ids 0..254, 255 is broadcast */
+#define CONFIG_VCPUS_MAX 254 /* xAPIC ids 0..254, 255 is broadcast */
 #define CONFIG_MEMORY_MIN (16ULL << 20)
 #define CONFIG_MEMORY_MAX (1ULL << 40) /* 1 TiB */
 #define CONFIG_CMDLINE_MAX 4095
@@ -52,8 +52,9 @@ struct vm_config {
 	unsigned ndisks;
 	struct config_nic nics[CONFIG_NICS_MAX];
 	unsigned nnics;
-	bool rng;	       /* a virtio-rng device */
-	bool virtio_cmdline;   /* also describe virtio devices as virtio_mmio.device= on the cmdline */
+	bool rng; /* a virtio-rng device */
+	/* Also describe virtio devices as virtio_mmio.device= on the kernel command line. */
+	bool virtio_cmdline;
 	struct config_loc loc_name, loc_vcpus, loc_memory, loc_kernel, loc_initrd, loc_cmdline;
 	struct config_loc loc_disks, loc_nics, loc_rng, loc_virtio_cmdline;
 };

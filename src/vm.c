@@ -107,13 +107,14 @@ static int load_guest(struct vm *vm)
 
 	if (!acpi)
 		return -EFAULT;
+	vm_devices_describe(&vm->devs, &p);
 	n = acpi_build(acpi, BOOT_ACPI_SIZE, BOOT_ACPI_ADDR, &p);
 	if (n < 0) {
 		log_err("cannot build the ACPI tables: %s", strerror((int)-n));
 		return (int)n;
 	}
 	return x86_boot_load(&vm->mem, &vm->files.plan, vm->files.kernel, vm->files.initrd,
-			     vm->cfg->cmdline, BOOT_ACPI_ADDR);
+			     vm->devs.cmdline, BOOT_ACPI_ADDR);
 }
 
 int vm_setup(struct vm *vm, const struct vm_config *cfg)
@@ -139,6 +140,12 @@ int vm_setup(struct vm *vm, const struct vm_config *cfg)
 		fprintf(stderr, "%s\n", err.msg);
 		return 2;
 	}
+	/* So are missing images and taps: devices open before KVM too. */
+	r = vm_devices_open(&vm->devs, cfg, vm->files.plan.cmdline_max, &err);
+	if (r == 2)
+		fprintf(stderr, "%s\n", err.msg);
+	if (r)
+		return r;
 	r = kvm_open(&vm->kvm, "/dev/kvm", &why);
 	if (r) {
 		log_err("/dev/kvm: %s: %s", why, strerror(-r));
@@ -167,6 +174,8 @@ int vm_setup(struct vm *vm, const struct vm_config *cfg)
 		log_err("cannot register devices: %s", strerror(-r));
 		return 1;
 	}
+	if (vm_devices_attach(&vm->devs, &vm->kvm, &vm->mmio, &vm->mem, &why))
+		return 1; /* logged with the device's name */
 	vm->vcpus = calloc(cfg->vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		log_err("out of memory");
@@ -274,7 +283,10 @@ int vm_run(struct vm *vm)
 	if (con.interactive)
 		log_info("console attached; Ctrl-A x quits");
 
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
+	/* Device threads first: a vCPU's first notification must find someone to serve it. */
+	if (vm_devices_start(&vm->devs))
+		vm_request_stop(vm, VM_STOP_ERROR);
+	for (unsigned i = 0; i < vm->nvcpus && vm_stop_reason(vm) == VM_RUNNING; i++) {
 		int r = vcpu_start(&vm->vcpus[i]);
 
 		if (r) {
@@ -288,6 +300,7 @@ int vm_run(struct vm *vm)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+	vm_devices_stop(&vm->devs);
 	console_restore();
 	close(sig_fd);
 	/* Termination signals stay blocked: a second SIGTERM (a supervisor signalling the whole
@@ -309,6 +322,8 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	vm->vcpus = NULL;
+	/* Devices before RAM: their threads (stopped here if vm_run did not) point into it. */
+	vm_devices_destroy(&vm->devs);
 	kvm_close(&vm->kvm);
 	gmem_free(&vm->mem);
 	boot_files_close(&vm->files);

@@ -10,6 +10,7 @@
 #include "devices/serial.h"
 #include "kvm/kvm.h"
 #include "kvm/memory.h"
+#include "vm_devices.h"
 
 #include <pthread.h>
 
@@ -34,6 +35,7 @@ struct vm {
 	struct i8042 i8042;
 	struct acpi_pm pm;
 	struct boot_files files;
+	struct vm_devices devs; /* virtio: disks, nics, rng */
 	int serial_drained_fd; /* eventfd: the guest made room in the UART's receive FIFO */
 	struct vcpu *vcpus;
 	unsigned nvcpus;

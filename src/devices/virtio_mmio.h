@@ -43,13 +43,15 @@ struct virtio_dev_ops {
 	int (*activate)(void *dev, struct virtio_mmio *t, uint64_t features);
 
 	/* The driver notified queue Q, or the device was just activated (called for each queue).
-	 * Device thread. */
+	 * Only called while the device is live and queue Q is live. Device thread. */
 	void (*notify)(void *dev, struct virtio_mmio *t, unsigned q);
 
 	/* Optional: a file descriptor the device thread also waits on while the device is live,
 	 * with the poll EVENTS wanted; returns -1 when there is none to wait on right now (net stops
 	 * reading its tap while the guest posts no receive buffers). Device thread. */
 	int (*wait_fd)(void *dev, short *events);
+	/* The fd wait_fd gave is ready; only called while the device is live, and may be spurious
+	 * (a reset came between the poll and this call). The fd stays open until destroy. */
 	void (*fd_ready)(void *dev, struct virtio_mmio *t, short revents); /* device thread */
 
 	/* The driver reset the device: drop in-flight state. The device thread is not inside any
@@ -88,11 +90,16 @@ struct virtio_mmio {
 
 	unsigned long ignored;	/* register accesses refused (order, selector, width); atomic */
 	unsigned long failures; /* times the device stopped serving (NEEDS_RESET) */
+	/* What the guest costs in exits to userspace, logged at destroy (atomic): every register
+	 * access that reached virtio_mmio_io, the QueueNotify writes among them (KVM's ioeventfd
+	 * takes those when it is registered, so these stay near 0), and interrupts raised. */
+	unsigned long accesses, notify_exits, interrupts;
 };
 
 /*
  * Prepares T to serve DEV through OPS at guest-physical BASE with interrupt GSI: eventfds, queue
- * limits, registers at reset. NAME is copied. Returns 0 or -errno. Registering the window on the
+ * limits, registers at reset. NAME is copied. Returns 0 or -errno; either way T owns DEV from now
+ * on, and virtio_mmio_destroy() frees it. Registering the window on the
  * MMIO bus and the eventfds with KVM is the caller's job (notify_fd[q] as an ioeventfd on
  * BASE + VIRTIO_MMIO_QUEUE_NOTIFY matching q, irq_fd as an irqfd on GSI).
  */
@@ -125,6 +132,10 @@ void virtio_mmio_interrupt(struct virtio_mmio *t, uint32_t bits);
 
 /* After vq_publish() on queue Q: interrupts the driver if it asked for it. */
 void virtio_mmio_used(struct virtio_mmio *t, unsigned q);
+
+/* The device changed its config space (under the lock): bumps ConfigGeneration and raises a
+ * config interrupt. */
+void virtio_mmio_config_changed(struct virtio_mmio *t);
 
 /*
  * The guest broke queue Q (or sent a request the device cannot even answer): the device stops

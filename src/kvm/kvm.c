@@ -139,6 +139,26 @@ int kvm_irq_line(const struct kvm *k, unsigned gsi, int level)
 	return ioctl(k->vm_fd, KVM_IRQ_LINE, &irq) ? -errno : 0;
 }
 
+int kvm_add_ioeventfd(const struct kvm *k, uint64_t addr, uint32_t len, uint64_t datamatch, int fd)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch,
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH, /* MMIO: no FLAG_PIO */
+	};
+
+	return ioctl(k->vm_fd, KVM_IOEVENTFD, &io) ? -errno : 0;
+}
+
+int kvm_add_irqfd(const struct kvm *k, unsigned gsi, int fd)
+{
+	struct kvm_irqfd irq = {.fd = (uint32_t)fd, .gsi = gsi};
+
+	return ioctl(k->vm_fd, KVM_IRQFD, &irq) ? -errno : 0;
+}
+
 void kvm_close(struct kvm *k)
 {
 	if (k->vm_fd >= 0)

@@ -35,6 +35,13 @@ int kvm_create_vm(struct kvm *k, const struct guest_mem *m, const char **why);
 /* Raises or lowers an interrupt line on the in-kernel irqchip. */
 int kvm_irq_line(const struct kvm *k, unsigned gsi, int level);
 
+/* A write of LEN bytes equal to DATAMATCH at guest-physical ADDR signals eventfd FD inside KVM,
+ * without an exit to userspace. Returns 0 or -errno. */
+int kvm_add_ioeventfd(const struct kvm *k, uint64_t addr, uint32_t len, uint64_t datamatch, int fd);
+
+/* Each write to eventfd FD pulses GSI on the in-kernel irqchip (an edge). Returns 0 or -errno. */
+int kvm_add_irqfd(const struct kvm *k, unsigned gsi, int fd);
+
 void kvm_close(struct kvm *k);
 
 #endif

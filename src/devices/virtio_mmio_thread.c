@@ -1,0 +1,99 @@
+/* virtio_mmio_thread.c: a virtio device's thread: waits for notifications, serves them. */
+#include "devices/virtio_mmio.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+bool virtio_mmio_serve(struct virtio_mmio *t, int timeout_ms)
+{
+	const struct virtio_dev_ops *ops = t->ops;
+	struct pollfd p[2 + VIRTIO_MMIO_QUEUES_MAX];
+	unsigned nq = ops->nqueues, n = 1 + nq, todo = 0;
+	bool woken;
+
+	if (__atomic_load_n(&t->stopping, __ATOMIC_ACQUIRE))
+		return false;
+	p[0] = (struct pollfd){.fd = t->ctl_fd, .events = POLLIN};
+	for (unsigned q = 0; q < nq; q++)
+		p[1 + q] = (struct pollfd){.fd = t->notify_fd[q], .events = POLLIN};
+	p[n] = (struct pollfd){.fd = -1};
+	pthread_mutex_lock(&t->lock);
+	if (ops->wait_fd && virtio_mmio_live(t))
+		p[n].fd = ops->wait_fd(t->dev, &p[n].events);
+	pthread_mutex_unlock(&t->lock);
+	if (poll(p, n + 1, timeout_ms) < 0) {
+		if (errno == EINTR)
+			return !__atomic_load_n(&t->stopping, __ATOMIC_ACQUIRE);
+		/* Cannot wait, so cannot serve without spinning: end the thread, loudly. */
+		log_err("%s: poll: %s; the device stops", t->name, strerror(errno));
+		return false;
+	}
+	if (__atomic_load_n(&t->stopping, __ATOMIC_ACQUIRE))
+		return false;
+	if (p[0].revents)
+		eventfd_read(t->ctl_fd, &(eventfd_t){0});
+	for (unsigned q = 0; q < nq; q++) {
+		if (p[1 + q].revents) {
+			eventfd_read(t->notify_fd[q], &(eventfd_t){0});
+			todo |= 1U << q;
+		}
+	}
+	woken = __atomic_exchange_n(&t->woken, false, __ATOMIC_SEQ_CST);
+	if (woken)
+		todo = (1U << nq) - 1;
+
+	pthread_mutex_lock(&t->lock);
+	for (unsigned q = 0; q < nq; q++) {
+		/* Liveness again each time: a notify may have ended in NEEDS_RESET. */
+		if ((todo & (1U << q)) && virtio_mmio_live(t) && t->vq[q].live)
+			ops->notify(t->dev, t, q);
+	}
+	if (p[n].fd >= 0 && p[n].revents && ops->fd_ready && virtio_mmio_live(t))
+		ops->fd_ready(t->dev, t, p[n].revents);
+	pthread_mutex_unlock(&t->lock);
+	return true;
+}
+
+/* The device thread. Issue 4 confines it here, as the thread's first act. */
+static void *device_thread(void *arg)
+{
+	struct virtio_mmio *t = arg;
+
+	while (virtio_mmio_serve(t, -1))
+		;
+	return NULL;
+}
+
+int virtio_mmio_start(struct virtio_mmio *t)
+{
+	sigset_t all, old;
+	int r;
+
+	if (t->thread_started)
+		return -EBUSY;
+	/* Born with every signal blocked, so SIGTERM and friends reach the main thread's
+	 * signalfd and never interrupt a device mid-request. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&t->thread, NULL, device_thread, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return -r;
+	t->thread_started = true;
+	pthread_setname_np(t->thread, t->name); /* "blk0" in top -H; cosmetic if it fails */
+	return 0;
+}
+
+void virtio_mmio_stop(struct virtio_mmio *t)
+{
+	if (!t->thread_started)
+		return;
+	__atomic_store_n(&t->stopping, true, __ATOMIC_RELEASE);
+	eventfd_write(t->ctl_fd, 1);
+	pthread_join(t->thread, NULL);
+	t->thread_started = false;
+}
