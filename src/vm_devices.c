@@ -2,6 +2,8 @@
 #include "vm_devices.h"
 
 #include "devices/virtio.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
 #include "log.h"
 
@@ -68,6 +70,20 @@ int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg, size_t c
 		    struct config_error *err)
 {
 	memset(vd, 0, sizeof(*vd));
+	for (unsigned i = 0; i < cfg->ndisks && i < CONFIG_DISKS_MAX; i++) {
+		struct virtio_blk *b = virtio_blk_open(cfg, i, err);
+
+		if (!b)
+			return 2;
+		add(vd, &virtio_blk_ops, b, "blk", (int)i);
+	}
+	for (unsigned i = 0; i < cfg->nnics && i < CONFIG_NICS_MAX; i++) {
+		struct virtio_net *n = virtio_net_open(cfg, i, err);
+
+		if (!n)
+			return 2;
+		add(vd, &virtio_net_ops, n, "net", (int)i);
+	}
 	if (cfg->rng) {
 		struct virtio_rng *r = virtio_rng_new();
 

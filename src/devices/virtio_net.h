@@ -23,7 +23,21 @@ struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
 				   struct config_error *err);
 
 /* A device on an already open, non-blocking FD that behaves as such a tap (taken over), for tests
- * and fuzzers: a socketpair(AF_UNIX, SOCK_SEQPACKET) carrying a virtio-net header per frame. */
+ * and fuzzers: a socketpair(AF_UNIX, SOCK_SEQPACKET) carrying a virtio-net header per frame.
+ * (Writing to a socket whose peer is gone raises SIGPIPE: callers using one ignore it.) */
 struct virtio_net *virtio_net_new(int fd, const uint8_t mac[6]);
+
+/* Frames dropped, by reason; logged once at destroy. */
+struct virtio_net_stats {
+	unsigned long tx_short;	  /* chain shorter than the virtio-net and Ethernet headers */
+	unsigned long tx_long;	  /* frame over VIRTIO_NET_FRAME_MAX */
+	unsigned long tx_bad_hdr; /* absurd header (flags, gso, csum, hdr_len) or writable buffer */
+	unsigned long tx_tap_err; /* the tap refused the write */
+	unsigned long rx_no_buf;  /* times receiving stalled for lack of guest buffers */
+	unsigned long rx_too_big; /* frame larger than the guest's buffers could ever hold */
+	unsigned long rx_tap_bad; /* malformed frame or error from the tap */
+};
+
+void virtio_net_get_stats(const struct virtio_net *n, struct virtio_net_stats *s);
 
 #endif

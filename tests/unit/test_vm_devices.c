@@ -7,7 +7,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/virtio.h"
 #include "vm_devices.h"
@@ -114,6 +116,48 @@ static void test_attach_failure_cleans_up(void **state)
 	    bus_access(&mmio, VM_VIRTIO_BASE + VIRTIO_MMIO_WINDOW, (uint8_t *)&magic, 4, false));
 }
 
+/* Disks come first, in config order, then the rng; a missing image is refused, naming it, and
+ * what was opened before it is freed by destroy (ASan's leak check watches). */
+static void test_disks_then_rng(void **state)
+{
+	char img[2][32] = {"/tmp/test_vm_devices.XXXXXX", "/tmp/test_vm_devices.XXXXXX"};
+	char missing[] = "/nonexistent/disk.img";
+
+	(void)state;
+	for (unsigned i = 0; i < 2; i++) {
+		int fd = mkstemp(img[i]);
+
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, 1 << 20), 0);
+		close(fd);
+	}
+	cfg.ndisks = 2;
+	cfg.disks[0].path = img[0];
+	cfg.disks[1].path = img[1];
+	cfg.disks[1].read_only = true;
+	cfg.virtio_cmdline = true;
+	assert_int_equal(vm_devices_open(&vd, &cfg, 2047, &err), 0);
+	assert_int_equal(vd.n, 3);
+	assert_string_equal(vd.d[0].name, "blk0");
+	assert_string_equal(vd.d[1].name, "blk1");
+	assert_string_equal(vd.d[2].name, "rng");
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(vd.d[i].base, VM_VIRTIO_BASE + i * VM_VIRTIO_STRIDE);
+		assert_int_equal(vd.d[i].gsi, 16 + i);
+	}
+	assert_non_null(strstr(vd.cmdline, " virtio_mmio.device=0x200@0xd0001000:17 "));
+	vm_devices_destroy(&vd);
+
+	cfg.disks[1].path = missing;
+	cfg.disks[1].loc_path = (struct config_loc){.line = 9, .column = 11};
+	assert_int_equal(vm_devices_open(&vd, &cfg, 2047, &err), 2);
+	if (!strstr(err.msg, "vm.yaml:9:11: disks[1].path: "))
+		fail_msg("refusal does not name the disk: %s", err.msg);
+	assert_int_equal(vd.n, 1);
+	unlink(img[0]);
+	unlink(img[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +166,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cmdline_form, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cmdline_too_long, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_attach_failure_cleans_up, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_disks_then_rng, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
