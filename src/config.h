@@ -55,8 +55,9 @@ struct vm_config {
 	bool rng; /* a virtio-rng device */
 	/* Also describe virtio devices as virtio_mmio.device= on the kernel command line. */
 	bool virtio_cmdline;
+	char *policy; /* resolved against the config file's folder; NULL: the built-in default */
 	struct config_loc loc_name, loc_vcpus, loc_memory, loc_kernel, loc_initrd, loc_cmdline;
-	struct config_loc loc_disks, loc_nics, loc_rng, loc_virtio_cmdline;
+	struct config_loc loc_disks, loc_nics, loc_rng, loc_virtio_cmdline, loc_policy;
 };
 
 /* A refusal: "FILE:LINE:COLUMN: field: what was expected". */

@@ -80,6 +80,37 @@ const char *cy_echo(struct cy_echo *e, const char *s, size_t len, bool quote)
 	return e->s;
 }
 
+size_t cy_decimal(const char *s, size_t len, uint64_t *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		if (__builtin_mul_overflow(*v, 10, v) || __builtin_add_overflow(*v, s[i] - '0', v))
+			*v = UINT64_MAX;
+	return i > 1 && s[0] == '0' ? 0 : i;
+}
+
+int cy_size(const char *s, size_t len, uint64_t *bytes)
+{
+	static const struct {
+		char suffix[4];
+		unsigned shift;
+	} units[] = {{"KiB", 10}, {"MiB", 20}, {"GiB", 30}};
+	uint64_t v = 0;
+	size_t digits = cy_decimal(s, len, &v);
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (digits == 0 || len - digits != 3 || memcmp(s + digits, units[i].suffix, 3) != 0)
+			continue;
+		if (v > UINT64_MAX >> units[i].shift)
+			return -ERANGE;
+		*bytes = v << units[i].shift;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 bool cy_is_one_of(const char *s, size_t len, const char *const *words)
 {
 	for (; *words; words++)

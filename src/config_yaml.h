@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <yaml.h>
 
 #define CY_FILE_MAX (1 << 20) /* bounds what libyaml allocates for one file */
@@ -52,6 +53,18 @@ struct cy_echo {
 
 /* Untrusted text for a message: printable ASCII as is, the rest as \xNN, cut at CY_ECHO_MAX. */
 const char *cy_echo(struct cy_echo *e, const char *s, size_t len, bool quote);
+
+/*
+ * Leading decimal digits of S as *V, saturating at UINT64_MAX. Returns how many there were, or 0
+ * for a leading zero followed by more digits (octal to a YAML 1.1 reader).
+ */
+size_t cy_decimal(const char *s, size_t len, uint64_t *v);
+
+/*
+ * An integer with a KiB, MiB or GiB suffix, as *BYTES. Returns 0, -EINVAL for another form (no
+ * digits, another unit, no unit) or -ERANGE when the bytes do not fit 64 bits.
+ */
+int cy_size(const char *s, size_t len, uint64_t *bytes);
 
 /* Whether S (LEN bytes) is one of the NULL-terminated WORDS. */
 bool cy_is_one_of(const char *s, size_t len, const char *const *words);
