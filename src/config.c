@@ -11,24 +11,11 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The name ends up in paths and cgroup names: no dots, no slashes. */
 static int parse_name(struct cy_parser *p, const struct cy_key *k, const char *field,
 		      yaml_node_t *n, void *base)
 {
-	const char *s = NULL;
-	size_t len = 0;
-	bool ok;
-
-	if (cy_scalar(p, n, field, k->expect, true, &s, &len))
-		return -1;
-	/* The name ends up in paths and cgroup names: no dots, no slashes. */
-	ok = len <= CONFIG_NAME_MAX;
-	for (size_t i = 0; i < len && ok; i++)
-		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-';
-	if (!ok)
-		return cy_bad(p, n, field, k->expect, s, len);
-	memcpy(cy_field(base, k), s, len);
-	((char *)cy_field(base, k))[len] = '\0';
-	return 0;
+	return cy_name(p, n, field, k->expect, CONFIG_NAME_MAX, cy_field(base, k));
 }
 
 static int parse_vcpus(struct cy_parser *p, const struct cy_key *k, const char *field,

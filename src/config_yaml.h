@@ -112,6 +112,19 @@ static inline void *cy_field(void *base, const struct cy_key *k)
 	return (char *)base + k->off;
 }
 
+/* A name of 1 to MAX characters from a-z, 0-9 and - (safe in paths, cgroup and segment names),
+ * copied into OUT (MAX + 1 bytes). */
+int cy_name(struct cy_parser *p, yaml_node_t *n, const char *field, const char *expect, size_t max,
+	    char *out);
+
+/*
+ * A network interface name as the kernel's dev_valid_name() takes it, less '%' (TUNSETIFF would
+ * make "tap%d" a new device rather than open ours) and bytes outside printable ASCII (they would
+ * end up in messages), copied into the char[CONFIG_TAP_MAX + 1] value of K.
+ */
+int cy_key_ifname(struct cy_parser *p, const struct cy_key *k, const char *field, yaml_node_t *n,
+		  void *base);
+
 /* Ready-made parse functions: cy_bool() (its own EXPECT) or cy_path() into the value of K. */
 int cy_key_bool(struct cy_parser *p, const struct cy_key *k, const char *field, yaml_node_t *n,
 		void *base);

@@ -129,7 +129,7 @@ int policy_check_vm(const struct policy *pol, const struct vm_config *cfg, struc
 			      policy_at(at, sizeof(at), pol, l->loc_memory_max));
 		return -1;
 	}
-	return 0;
+	return policy_check_nics(&pol->network, pol->path ? pol->path : BUILTIN_NAME, cfg, err);
 }
 
 void policy_free(struct policy *pol)

@@ -81,7 +81,7 @@ static int one_reach(struct cy_parser *p, yaml_node_t *n, const char *field, uns
 
 	sg->nreach = i + 1;
 	sg->loc_reach_item[i] = cy_loc(n->start_mark);
-	return pol_name(p, n, field, NAME_EXPECT, POLICY_SEGMENT_NAME_MAX, sg->reach_names[i]);
+	return cy_name(p, n, field, NAME_EXPECT, POLICY_SEGMENT_NAME_MAX, sg->reach_names[i]);
 }
 
 static int parse_reach(struct cy_parser *p, const struct cy_key *k, const char *field,
@@ -93,7 +93,7 @@ static int parse_reach(struct cy_parser *p, const struct cy_key *k, const char *
 static int parse_seg_name(struct cy_parser *p, const struct cy_key *k, const char *field,
 			  yaml_node_t *n, void *base)
 {
-	return pol_name(p, n, field, k->expect, POLICY_SEGMENT_NAME_MAX, cy_field(base, k));
+	return cy_name(p, n, field, k->expect, POLICY_SEGMENT_NAME_MAX, cy_field(base, k));
 }
 
 static int parse_vlan(struct cy_parser *p, const struct cy_key *k, const char *field,
@@ -226,6 +226,9 @@ static const struct cy_key segment_keys[] = {
     SEG_KEY(name, true, parse_seg_name, NAME_EXPECT),
     SEG_KEY(ranges, true, parse_ranges, "expected a sequence of address ranges"),
     SEG_KEY(vlan, false, parse_vlan, "expected a VLAN id from 1 to " CY_STR(POLICY_VLAN_MAX)),
+    SEG_KEY(bridge, false, cy_key_ifname,
+	    "expected an interface name: 1 to 15 printable ASCII characters but space, /, : and %, "
+	    "not . or .."),
     SEG_KEY(reach, false, parse_reach, "expected a sequence of segment names"),
     SEG_KEY(dhcp, false, cy_key_bool, "expected true or false"),
     SEG_KEY(ethertypes, false, parse_ethertypes, "expected a sequence of ethertypes"),

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define POLICY_SEGMENTS_MAX 16 /* fits the reach bit set */
-#define POLICY_SEGMENT_NAME_MAX 32
+#define POLICY_SEGMENT_NAME_MAX CONFIG_SEGMENT_MAX
 #define POLICY_RANGES_MAX 8 /* address ranges per segment, IPv4 and IPv6 together */
 #define POLICY_EGRESS_MAX 16
 #define POLICY_ETHERTYPES_MAX 4
@@ -46,7 +46,8 @@ struct policy_segment {
 	char name[POLICY_SEGMENT_NAME_MAX + 1]; /* a-z, 0-9 and -, unique */
 	struct policy_cidr ranges[POLICY_RANGES_MAX];
 	unsigned nranges;
-	unsigned vlan;	/* 1..4094, bulwark tags and untags; 0: untagged */
+	unsigned vlan;			 /* 1..4094, bulwark tags and untags; 0: untagged */
+	char bridge[CONFIG_TAP_MAX + 1]; /* `bulwark net up` attaches taps here; "": none given */
 	uint32_t reach; /* bit j: may reach segments[j] (one way; give both to talk both ways) */
 	char reach_names[POLICY_SEGMENTS_MAX][POLICY_SEGMENT_NAME_MAX + 1]; /* as written */
 	struct config_loc loc_reach_item[POLICY_SEGMENTS_MAX];
@@ -56,8 +57,8 @@ struct policy_segment {
 	unsigned nethertypes;
 	struct policy_egress egress[POLICY_EGRESS_MAX];
 	unsigned negress;
-	struct config_loc loc, loc_name, loc_ranges, loc_vlan, loc_reach, loc_dhcp, loc_ethertypes,
-	    loc_egress;
+	struct config_loc loc, loc_name, loc_ranges, loc_vlan, loc_bridge, loc_reach, loc_dhcp,
+	    loc_ethertypes, loc_egress;
 };
 
 /* network: parsed and checked here; enforced by virtio-net's filter (issue 5). */
@@ -70,6 +71,17 @@ struct policy_network {
 /* The segment named NAME, or NULL. */
 const struct policy_segment *policy_segment_find(const struct policy_network *net,
 						 const char *name);
+
+/* C as "ADDR/PREFIX" into BUF. */
+const char *policy_cidr_str(char buf[64], const struct policy_cidr *c);
+
+/*
+ * Whether each NIC of CFG fits NET: with segments, every NIC names one of them and its ipv4 and
+ * ipv6 lie in that segment's ranges; without, no NIC names a segment. Returns 0, or -1 with ERR
+ * at the config's nics[i] field; POLICY names the policy file in the message.
+ */
+int policy_check_nics(const struct policy_network *net, const char *policy,
+		      const struct vm_config *cfg, struct config_error *err);
 
 /* Whether address ADDR (FAMILY 4 or 6, network byte order) lies in C. */
 bool policy_cidr_contains(const struct policy_cidr *c, int family, const uint8_t *addr);

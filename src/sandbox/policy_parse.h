@@ -25,10 +25,6 @@ int pol_list(struct cy_parser *p, yaml_node_t *n, const char *field, const char 
 			 void *ctx),
 	     void *ctx);
 
-/* A name of 1 to MAX characters from a-z, 0-9 and -, copied into OUT (MAX + 1 bytes). */
-int pol_name(struct cy_parser *p, yaml_node_t *n, const char *field, const char *expect, size_t max,
-	     char *out);
-
 /* An absolute path with printable ASCII, no empty, . or .. components, not /; malloc'ed. */
 int pol_abs_path(struct cy_parser *p, yaml_node_t *n, const char *field, const char *expect,
 		 const char *prefix, char **out);

@@ -1,7 +1,6 @@
 /* policy_print.c: a parsed policy in readable form, for `bulwark policy check`. */
 #include "sandbox/policy_parse.h"
 
-#include <arpa/inet.h>
 #include <inttypes.h>
 
 #define ROW "  %-17s "
@@ -85,10 +84,9 @@ static void print_sandbox(const struct policy_sandbox *sb, FILE *out)
 
 static void print_cidr(const struct policy_cidr *c, FILE *out)
 {
-	char a[INET6_ADDRSTRLEN] = "?";
+	char b[64];
 
-	inet_ntop(c->family == 4 ? AF_INET : AF_INET6, c->addr, a, sizeof(a));
-	fprintf(out, " %s/%u", a, c->prefix);
+	fprintf(out, " %s", policy_cidr_str(b, c));
 }
 
 static void print_segment(const struct policy_segment *sg, FILE *out)
@@ -98,7 +96,8 @@ static void print_segment(const struct policy_segment *sg, FILE *out)
 	fprintf(out, "  segment %s:", sg->name);
 	for (unsigned i = 0; i < sg->nranges; i++)
 		print_cidr(&sg->ranges[i], out);
-	fprintf(out, "\n    vlan %u%s, dhcp %s, reaches", sg->vlan, sg->vlan ? "" : " (untagged)",
+	fprintf(out, "\n    vlan %u%s, bridge %s, dhcp %s, reaches", sg->vlan,
+		sg->vlan ? "" : " (untagged)", sg->bridge[0] ? sg->bridge : "none",
 		sg->dhcp ? "allowed" : "refused");
 	for (unsigned i = 0; i < sg->nreach; i++)
 		fprintf(out, " %s", sg->reach_names[i]);

@@ -92,25 +92,6 @@ int pol_list(struct cy_parser *p, yaml_node_t *n, const char *field, const char 
 	return 0;
 }
 
-int pol_name(struct cy_parser *p, yaml_node_t *n, const char *field, const char *expect, size_t max,
-	     char *out)
-{
-	const char *s = NULL;
-	size_t len = 0;
-	bool ok;
-
-	if (cy_scalar(p, n, field, expect, true, &s, &len))
-		return -1;
-	ok = len <= max;
-	for (size_t i = 0; i < len && ok; i++)
-		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-';
-	if (!ok)
-		return cy_bad(p, n, field, expect, s, len);
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return 0;
-}
-
 /* Whether the component S[0..LEN) of a path is empty, . or .. */
 static bool bad_component(const char *s, size_t len)
 {
