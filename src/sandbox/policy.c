@@ -1,15 +1,9 @@
-/* policy.c: a policy file (YAML) into struct policy, the built-in default, and the VM check. */
+/* policy.c: a policy file (YAML) into struct policy, and a VM config checked against it. */
 #include "sandbox/policy.h"
 #include "sandbox/policy_parse.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* policies/default.yaml, embedded at build time (scripts/embed.py, see meson.build). */
-extern const char policy_default_yaml[];
-extern const size_t policy_default_yaml_len;
-
-#define BUILTIN_NAME "<built-in default>"
 
 static int parse_vcpus_max(struct cy_parser *p, const struct cy_key *k, const char *field,
 			   yaml_node_t *n, void *base)
@@ -96,15 +90,10 @@ int policy_load(const char *path, struct policy *pol, struct config_error *err)
 	return rc;
 }
 
-int policy_load_default(struct policy *pol, struct config_error *err)
-{
-	return policy_parse(BUILTIN_NAME, policy_default_yaml, policy_default_yaml_len, pol, err);
-}
-
 /* "(FILE:LINE:COLUMN)" of the policy's value, for a refusal written at the config's position. */
 static const char *policy_at(char *buf, size_t cap, const struct policy *pol, struct config_loc l)
 {
-	snprintf(buf, cap, "%s:%u:%u", pol->path ? pol->path : BUILTIN_NAME, l.line, l.column);
+	snprintf(buf, cap, "%s:%u:%u", pol->path ? pol->path : POLICY_BUILTIN_NAME, l.line, l.column);
 	return buf;
 }
 
@@ -129,7 +118,7 @@ int policy_check_vm(const struct policy *pol, const struct vm_config *cfg, struc
 			      policy_at(at, sizeof(at), pol, l->loc_memory_max));
 		return -1;
 	}
-	return policy_check_nics(&pol->network, pol->path ? pol->path : BUILTIN_NAME, cfg, err);
+	return policy_check_nics(&pol->network, pol->path ? pol->path : POLICY_BUILTIN_NAME, cfg, err);
 }
 
 void policy_free(struct policy *pol)

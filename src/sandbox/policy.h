@@ -111,7 +111,12 @@ int policy_load(const char *path, struct policy *p, struct config_error *err);
 int policy_parse(const char *path, const char *text, size_t len, struct policy *p,
 		 struct config_error *err);
 
-/* The built-in strict default (policies/default.yaml, compiled in), for a config naming none. */
+#define POLICY_BUILTIN_NAME "<built-in default>" /* the default's path in messages */
+
+/*
+ * The built-in strict default (policies/default.yaml, compiled in), for a config naming none.
+ * In policy_builtin.c, alone with the generated text: linking the parser does not need it.
+ */
 int policy_load_default(struct policy *p, struct config_error *err);
 
 /* Whether CFG stays within P's limits. Returns 0, or -1 with ERR naming the config's field (at
