@@ -93,8 +93,30 @@ int policy_load(const char *path, struct policy *pol, struct config_error *err)
 /* "(FILE:LINE:COLUMN)" of the policy's value, for a refusal written at the config's position. */
 static const char *policy_at(char *buf, size_t cap, const struct policy *pol, struct config_loc l)
 {
-	snprintf(buf, cap, "%s:%u:%u", pol->path ? pol->path : POLICY_BUILTIN_NAME, l.line, l.column);
+	snprintf(buf, cap, "%s:%u:%u", pol->path ? pol->path : POLICY_BUILTIN_NAME, l.line,
+		 l.column);
 	return buf;
+}
+
+/*
+ * pids.max counts threads: one that cannot hold the VM's fails pthread_create() mid-setup. The
+ * count is a floor (main thread, one per vCPU, one per device), so a refusal here is certain.
+ */
+static int check_threads(const struct policy *pol, const struct vm_config *cfg,
+			 struct config_error *err)
+{
+	const struct policy_cgroup *cg = &pol->cgroup;
+	unsigned devices = cfg->ndisks + cfg->nnics + (cfg->rng ? 1 : 0);
+	uint64_t need = 1 + (uint64_t)cfg->vcpus + devices;
+
+	if (!cg->parent || !cg->pids_max_set || cg->pids_max >= need)
+		return 0;
+	config_errorf(err, pol->path, cg->loc_pids_max, "cgroup.pids.max",
+		      "%llu is below the %llu threads %s needs (the main thread, %u vCPUs, %u "
+		      "devices)",
+		      (unsigned long long)cg->pids_max, (unsigned long long)need, cfg->path,
+		      cfg->vcpus, devices);
+	return -1;
 }
 
 int policy_check_vm(const struct policy *pol, const struct vm_config *cfg, struct config_error *err)
@@ -118,7 +140,10 @@ int policy_check_vm(const struct policy *pol, const struct vm_config *cfg, struc
 			      policy_at(at, sizeof(at), pol, l->loc_memory_max));
 		return -1;
 	}
-	return policy_check_nics(&pol->network, pol->path ? pol->path : POLICY_BUILTIN_NAME, cfg, err);
+	if (check_threads(pol, cfg, err))
+		return -1;
+	return policy_check_nics(&pol->network, pol->path ? pol->path : POLICY_BUILTIN_NAME, cfg,
+				 err);
 }
 
 void policy_free(struct policy *pol)

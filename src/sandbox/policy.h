@@ -119,8 +119,11 @@ int policy_parse(const char *path, const char *text, size_t len, struct policy *
  */
 int policy_load_default(struct policy *p, struct config_error *err);
 
-/* Whether CFG stays within P's limits. Returns 0, or -1 with ERR naming the config's field (at
- * its file:line:column), the limit and by how much it is exceeded. */
+/*
+ * Whether CFG stays within P's limits. Returns 0, or -1 with ERR naming the config's field (at
+ * its file:line:column), the limit and by how much it is exceeded. Also refused: a pids.max
+ * below the VM's threads (at the policy's value), a NIC outside the policy's segments.
+ */
 int policy_check_vm(const struct policy *p, const struct vm_config *cfg, struct config_error *err);
 
 void policy_free(struct policy *p);

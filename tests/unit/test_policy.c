@@ -186,6 +186,27 @@ static void test_check_vm_defaults(void **state)
 	config_free(&c);
 }
 
+static void test_check_vm_threads(void **state)
+{
+	struct vm_config c = vm(2, 256ULL << 20, 2, 3);
+
+	(void)state;
+	c.ndisks = 1;
+	c.rng = true;
+	/* Needs 5: the main thread, 2 vCPUs, a disk and the rng. */
+	parse_ok(LIMITS "cgroup:\n  parent: /sys/fs/cgroup/b\n  pids.max: 5\n");
+	assert_int_equal(policy_check_vm(&pol, &c, &err), 0);
+	policy_free(&pol);
+	parse_ok(LIMITS "cgroup:\n  parent: /sys/fs/cgroup/b\n  pids.max: 4\n");
+	assert_int_equal(policy_check_vm(&pol, &c, &err), -1);
+	assert_string_equal(err.msg,
+			    "p.yaml:6:13: cgroup.pids.max: 4 is below the 5 threads vm.yaml "
+			    "needs (the main thread, 2 vCPUs, 2 devices)");
+	policy_free(&pol);
+	parse_ok(LIMITS "cgroup:\n  parent: /sys/fs/cgroup/b\n  pids.max: max\n");
+	assert_int_equal(policy_check_vm(&pol, &c, &err), 0);
+}
+
 static void test_load_files(void **state)
 {
 	char path[] = "/tmp/policy-test-XXXXXX";
@@ -232,9 +253,11 @@ static void test_free_is_idempotent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_limits_only),	  T(test_limit_bounds),	   T(test_limits_refused),
-	    T(test_required_and_unknown), T(test_builtin_default), T(test_check_vm),
-	    T(test_check_vm_defaults),	  T(test_load_files),	   T(test_size_str),
+	    T(test_limits_only),	T(test_limit_bounds),
+	    T(test_limits_refused),	T(test_required_and_unknown),
+	    T(test_builtin_default),	T(test_check_vm),
+	    T(test_check_vm_defaults),	T(test_check_vm_threads),
+	    T(test_load_files),		T(test_size_str),
 	    T(test_free_is_idempotent),
 	};
 
