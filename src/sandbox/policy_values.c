@@ -1,7 +1,6 @@
 /* policy_values.c: the value forms of a policy file: integers, sizes, max, lists, names, paths. */
 #include "sandbox/policy_parse.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
