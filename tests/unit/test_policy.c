@@ -226,6 +226,62 @@ static void test_load_files(void **state)
 	assert_non_null(strstr(err.msg, "cannot read: No such file or directory"));
 }
 
+/* What policy_print() writes for the policy parsed last. */
+static char *printed(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	policy_print(&pol, f);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void assert_has(const char *text, const char *line)
+{
+	if (!text || !strstr(text, line))
+		fail_msg("no \"%s\" in:\n%s", line, text ? text : "(nothing)");
+}
+
+static void test_print(void **state)
+{
+	char *out;
+
+	(void)state;
+	assert_int_equal(policy_load_default(&pol, &err), 0);
+	out = printed();
+	assert_has(out, "policy <built-in default>\n");
+	assert_has(out, "  vcpus_max         2\n  memory_max        1 GiB\n");
+	assert_has(out, "cgroup: the VM's own, under /sys/fs/cgroup/bulwark\n");
+	assert_has(out, "  memory.swap.max   0\n");
+	assert_has(out, "  cpu.max           200000 100000 (2.00 CPUs)\n");
+	assert_has(out, "  cpuset.cpus       (not written: the kernel's default)\n");
+	assert_has(out, "  uid               65534, gid 65534\n");
+	assert_has(out, "  jail              a fresh empty tmpfs\n");
+	assert_has(out, "  namespaces        mount pid ipc uts net\n");
+	assert_has(out, "  rlimit fsize      max\n  rlimit memlock    0\n");
+	assert_has(out, "  seccomp           kill");
+	assert_has(out, "network: no segments\n");
+	free(out);
+	policy_free(&pol);
+	parse_ok(LIMITS "sandbox:\n  seccomp: log\n  rlimits: {nofile: 9}\nnetwork:\n  segments:\n"
+			"    - name: a\n      ranges: [10.0.0.0/8, \"fd00::/8\"]\n      egress:\n"
+			"        - {to: 192.0.2.0/24, proto: tcp, ports: 80-90}\n"
+			"        - {to: \"2001:db8::1\"}\n");
+	out = printed();
+	assert_has(out, "cgroup: none");
+	assert_has(out, "  uid               unchanged\n");
+	assert_has(out, "  namespaces        none\n");
+	assert_has(out, "  rlimit nofile     9\n  rlimit fsize      (inherited)\n");
+	assert_has(out, "  seccomp           log");
+	assert_has(out, "network: 1 segment\n  segment a: 10.0.0.0/8 fd00::/8\n");
+	assert_has(out, "    egress tcp to 192.0.2.0/24 ports 80-90\n");
+	assert_has(out, "    egress any to 2001:db8::1/128\n");
+	free(out);
+}
+
 static void test_size_str(void **state)
 {
 	char b[32];
@@ -253,12 +309,12 @@ static void test_free_is_idempotent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_limits_only),	T(test_limit_bounds),
-	    T(test_limits_refused),	T(test_required_and_unknown),
-	    T(test_builtin_default),	T(test_check_vm),
-	    T(test_check_vm_defaults),	T(test_check_vm_threads),
-	    T(test_load_files),		T(test_size_str),
-	    T(test_free_is_idempotent),
+	    T(test_limits_only),       T(test_limit_bounds),
+	    T(test_limits_refused),    T(test_required_and_unknown),
+	    T(test_builtin_default),   T(test_check_vm),
+	    T(test_check_vm_defaults), T(test_check_vm_threads),
+	    T(test_load_files),	       T(test_print),
+	    T(test_size_str),	       T(test_free_is_idempotent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
