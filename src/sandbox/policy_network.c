@@ -20,7 +20,6 @@ static int parse_cidr(struct cy_parser *p, yaml_node_t *n, const char *field, st
 		return -1;
 	slash = memchr(s, '/', len);
 	alen = slash ? (size_t)(slash - s) : len;
-
 	memset(c, 0, sizeof(*c));
 	c->family = memchr(s, ':', alen) ? 6 : 4;
 	bits = c->family == 4 ? 32 : 128;

@@ -96,8 +96,11 @@ static void print_segment(const struct policy_segment *sg, FILE *out)
 	fprintf(out, "  segment %s:", sg->name);
 	for (unsigned i = 0; i < sg->nranges; i++)
 		print_cidr(&sg->ranges[i], out);
-	fprintf(out, "\n    vlan %u%s, bridge %s, dhcp %s, reaches", sg->vlan,
-		sg->vlan ? "" : " (untagged)", sg->bridge[0] ? sg->bridge : "none",
+	if (sg->vlan)
+		fprintf(out, "\n    vlan %u", sg->vlan);
+	else
+		fputs("\n    untagged", out);
+	fprintf(out, ", bridge %s, dhcp %s, reaches", sg->bridge[0] ? sg->bridge : "none",
 		sg->dhcp ? "allowed" : "refused");
 	for (unsigned i = 0; i < sg->nreach; i++)
 		fprintf(out, " %s", sg->reach_names[i]);
