@@ -147,8 +147,10 @@ int policy_parse_cgroup(struct cy_parser *p, const struct cy_key *k, const char 
 	cg->cpu_weight_set = cg->loc_cpu_weight.line != 0;
 	cg->cpuset_cpus_set = cg->loc_cpuset_cpus.line != 0;
 	cg->pids_max_set = cg->loc_pids_max.line != 0;
-	/* Above memory.max, memory.high would never throttle: a slip worth a refusal. */
-	if (cg->memory_max_set && cg->memory_high_set && cg->memory_high > cg->memory_max) {
+	/* Above memory.max, memory.high would never throttle: a slip worth a refusal. Its max is
+	 * the kernel's default (no throttling), not a number. */
+	if (cg->memory_max_set && cg->memory_high_set && cg->memory_high != POLICY_UNLIMITED &&
+	    cg->memory_high > cg->memory_max) {
 		char high[32], max[32];
 
 		return pol_err_at(p, cg->loc_memory_high, "cgroup.memory.high",

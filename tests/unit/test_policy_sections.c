@@ -50,6 +50,15 @@ static void test_cgroup_partial_and_max(void **state)
 			"  cpuset.cpus: 7\n");
 	assert_int_equal(pol.cgroup.cpu_period_us, 1000000);
 	assert_string_equal(pol.cgroup.cpuset_cpus, "7");
+	policy_free(&pol);
+	/* memory.high max is the kernel's default, whatever memory.max is. */
+	parse_ok(LIMITS "cgroup:\n  parent: /sys/fs/cgroup/a\n  memory.max: 1GiB\n"
+			"  memory.high: max\n");
+	assert_int_equal(pol.cgroup.memory_high, POLICY_UNLIMITED);
+	policy_free(&pol);
+	parse_ok(LIMITS "cgroup:\n  parent: /sys/fs/cgroup/a\n  memory.max: 1GiB\n"
+			"  memory.high: 1GiB\n");
+	assert_int_equal(pol.cgroup.memory_high, 1ULL << 30);
 }
 
 /* Refuses "cgroup:\n  parent: ...\n  KEY: VALUE" with "p.yaml:6:COL: cgroup.KEY: WANT, got
@@ -101,6 +110,12 @@ static void test_cgroup_refused(void **state)
 		refused_with(text, "p.yaml:5:11: cgroup.parent: expected an absolute path under "
 				   "/sys/fs/cgroup");
 	}
+	refused(LIMITS "cgroup:\n  parent: /sys/fs/cgroup/a\n  pids.max: 3\n  pids.max: 4\n",
+		"p.yaml:7:3: cgroup.pids.max: duplicate key (first given on line 6)");
+	refused(LIMITS "cgroup: /sys/fs/cgroup/a\n",
+		"p.yaml:4:9: cgroup: expected a mapping with parent, memory.max, memory.high, "
+		"memory.swap.max, cpu.max, cpu.weight, cpuset.cpus, pids.max, got "
+		"\"/sys/fs/cgroup/a\"");
 	refused(LIMITS "cgroup:\n  memory.max: 1GiB\n",
 		"p.yaml:5:3: cgroup.parent: required field is missing");
 	refused(LIMITS "cgroup:\n  parent: /sys/fs/cgroup/a\n  memory_max: 1GiB\n",
