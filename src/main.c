@@ -65,7 +65,7 @@ static int cmd_run(const char *path)
 	struct vm_config cfg;
 	/* POLICY: the policy helper loads the config's policy (or the built-in default) here and
 	 * refuses a VM it does not allow (policy_check_vm, exit 2). Until then: no confinement. */
-	struct policy policy = {.path = "<none>"};
+	struct policy pol = {.path = "<none>"};
 	struct config_error err;
 	struct vm vm;
 	int r = load(path, &cfg, NULL);
@@ -73,7 +73,7 @@ static int cmd_run(const char *path)
 	if (r)
 		return r;
 	log_set_vm_name(cfg.name);
-	if (jail_check(&policy, &err)) {
+	if (jail_check(&pol, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		config_free(&cfg);
 		return EXIT_USAGE;
@@ -82,7 +82,7 @@ static int cmd_run(const char *path)
 	r = vm_open(&vm, &cfg);
 	/* ...then the jail (which may fork: the supervisor returns here with its verdict), and only
 	 * then the VM itself, in the process that runs it. */
-	if (r == 0 && jail_enter(&policy, cfg.name, release_vm, &vm, &r)) {
+	if (r == 0 && jail_enter(&pol, cfg.name, release_vm, &vm, &r)) {
 		r = vm_create(&vm);
 		if (r == 0)
 			r = vm_run(&vm);

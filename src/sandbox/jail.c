@@ -47,12 +47,12 @@ int jail_check(const struct policy *p, struct config_error *err)
 {
 	const struct policy_sandbox *sb = &p->sandbox;
 
-	if (sb->jail && !(sb->namespaces & POLICY_NS_MOUNT)) {
+	if ((sb->jail || sb->jail_tmpfs) && !(sb->namespaces & POLICY_NS_MOUNT)) {
 		config_errorf(
 		    err, p->path, sb->loc, "sandbox",
 		    "jail %s needs the mount namespace: add mount to namespaces (pivot_root "
 		    "in the host's mount namespace would move every process's root)",
-		    sb->jail);
+		    sb->jail ? sb->jail : "tmpfs");
 		return -1;
 	}
 	if (sb->jail && sb->jail[0] != '/') {
@@ -218,12 +218,10 @@ static int confine(const struct policy_sandbox *sb)
 {
 	int r = unshare_namespaces(sb->namespaces);
 
-	if (!r && (sb->namespaces & POLICY_NS_MOUNT))
+	if (!r && (sb->jail || sb->jail_tmpfs))
 		r = pivot(sb->jail);
 	else if (!r)
-		log_info(
-		    "jail: none (the policy unshares no mount namespace): the host's files stay "
-		    "visible");
+		log_info("jail: none (the policy names no jail): the host's files stay visible");
 	/* CAPS: the seccomp helper's capability work that needs CAP_SETPCAP (emptying the
 	 * bounding set) must run before this point: setresuid to a non-zero uid drops it. */
 	if (!r && sb->ids_set)
@@ -249,7 +247,7 @@ bool jail_enter(const struct policy *p, const char *name, void (*release)(void *
 			 geteuid());
 		return true;
 	}
-	if (!p->cgroup.parent && !sb->namespaces && !sb->jail && !sb->ids_set) {
+	if (!p->cgroup.parent && !sb->namespaces && !sb->jail && !sb->jail_tmpfs && !sb->ids_set) {
 		log_warn(
 		    "policy %s has no cgroup, namespaces, jail or ids: running unconfined as root",
 		    p->path);

@@ -1,4 +1,4 @@
-/* policy.h: a VM's security policy (policies/NAME.yaml) as bulwark enforces it, and its parser. */
+/* policy.h: a VM's security policy (YAML, see policies/) as bulwark enforces it, and its parser. */
 #ifndef BULWARK_POLICY_H
 #define BULWARK_POLICY_H
 
@@ -60,6 +60,7 @@ struct policy_sandbox {
 	uid_t uid;
 	gid_t gid;
 	char *jail;			 /* absolute directory to pivot_root into; NULL: no jail */
+	bool jail_tmpfs;		 /* jail: tmpfs, a fresh empty tmpfs; jail is NULL then */
 	unsigned namespaces;		 /* enum policy_ns bits */
 	uint64_t rlimit[POLICY_RLIMITS]; /* POLICY_UNLIMITED or a value; applied when *_set */
 	bool rlimit_set[POLICY_RLIMITS];

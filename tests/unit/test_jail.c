@@ -82,6 +82,12 @@ static void test_check_contradictions(void **state)
 	assert_int_equal(jail_check(&pol, &err), -1);
 	jail_dir[0] = '/';
 	assert_non_null(strstr(err.msg, "expected an absolute directory"));
+	pol.sandbox.jail = NULL;
+	pol.sandbox.jail_tmpfs = true;
+	assert_int_equal(jail_check(&pol, &err), 0);
+	pol.sandbox.namespaces = POLICY_NS_PID;
+	assert_int_equal(jail_check(&pol, &err), -1);
+	assert_non_null(strstr(err.msg, "sandbox: jail tmpfs needs the mount namespace"));
 }
 
 static void test_rlimits(void **state)
