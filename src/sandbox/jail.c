@@ -6,7 +6,9 @@
 #include "sandbox/jail_supervisor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -231,12 +233,34 @@ static int confine(const struct policy_sandbox *sb)
 	return r;
 }
 
+/*
+ * Makes the VMM die with its supervisor, which alone can clean up after it. Set after the id
+ * drop, which clears the parent-death signal; ALIVE (the pipe the supervisor holds open) tells
+ * whether the supervisor died before that.
+ */
+static int vmm_bound(int alive)
+{
+	struct pollfd p = {.fd = alive, .events = POLLIN};
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL)) {
+		log_err("jail: cannot tie the VMM to its supervisor (PR_SET_PDEATHSIG): %s",
+			strerror(errno));
+		return -1;
+	}
+	if (poll(&p, 1, 0) != 0) {
+		log_err("jail: the supervisor is gone; stopping before the VM starts");
+		return -1;
+	}
+	return 0;
+}
+
 bool jail_enter(const struct policy *p, const char *name, void (*release)(void *), void *arg,
 		int *status)
 {
 	const struct policy_sandbox *sb = &p->sandbox;
 	struct cgroup cg = {.created = false};
 	sigset_t stop, old;
+	int alive[2] = {-1, -1};
 	pid_t child;
 
 	*status = 1;
@@ -270,30 +294,44 @@ bool jail_enter(const struct policy *p, const char *name, void (*release)(void *
 		log_err("namespaces: cannot unshare pid: %s", strerror(errno));
 		goto fail;
 	}
+	/* The supervisor holds the write end for as long as it lives: see vmm_bound(). */
+	if (pipe2(alive, O_CLOEXEC)) {
+		log_err("jail: cannot make the supervisor's pipe: %s", strerror(errno));
+		goto fail;
+	}
 	child = fork();
 	if (child < 0) {
 		log_err("jail: cannot fork the VMM off its supervisor: %s", strerror(errno));
 		goto fail;
 	}
 	if (child > 0) {
+		close(alive[0]);
 		release(arg);
 		*status = supervise(child, &cg, &p->cgroup, &stop);
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(alive[1]);
 		return false;
 	}
-	/* The VMM: it never outlives its supervisor, which alone can clean up after it. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The VMM. */
+	close(alive[1]);
 	sigdelset(&old, SIGCHLD);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sigismember(&stop, sig) && sig != SIGCHLD)
 			sigaddset(&old, sig);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	cg.created = false; /* the supervisor's to remove */
-	if (cg.path[0] && cgroup_enter(&cg))
+	if ((cg.path[0] && cgroup_enter(&cg)) || confine(sb) || vmm_bound(alive[0])) {
+		close(alive[0]);
 		return false;
-	return confine(sb) == 0;
+	}
+	close(alive[0]);
+	return true;
 fail:
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (alive[0] >= 0) {
+		close(alive[0]);
+		close(alive[1]);
+	}
 	cgroup_remove(&cg);
 	return false;
 }

@@ -184,6 +184,7 @@ static void vmm_child(int code)
 /* jail_enter as root with a cgroup: fork, the VMM in the cgroup, the verdict, the cleanup. */
 static void run_supervised(int code, int want_status)
 {
+	pid_t self = getpid();
 	int status = -1;
 
 	pol.cgroup.parent = parent;
@@ -194,6 +195,8 @@ static void run_supervised(int code, int want_status)
 		log_end();
 		vmm_child(code);
 	}
+	if (getpid() != self)
+		_exit(92); /* a VMM whose confinement failed: never run the tests twice */
 	log_end();
 	assert_int_equal(status, want_status);
 	assert_int_equal(released, 1);	  /* the supervisor dropped the VM's resources */
