@@ -13,12 +13,12 @@
 #define EXIT_USAGE 2
 
 static const char usage[] =
-    "usage: bulwark [--verbose] run FILE     boot the VM that FILE describes\n"
-    "       bulwark validate FILE            check FILE and the files it names, start nothing\n"
-    "       bulwark --help | --version\n"
-    "\n"
-    "Exit status: 0 when the guest powered off or rebooted, 1 on a runtime failure,\n"
-    "2 for a bad config or bad arguments. On an interactive console, Ctrl-A x quits.\n";
+	"usage: bulwark [--verbose] run FILE     boot the VM that FILE describes\n"
+	"       bulwark validate FILE            check FILE and the files it names, start nothing\n"
+	"       bulwark --help | --version\n"
+	"\n"
+	"Exit status: 0 when the guest powered off or rebooted, 1 on a runtime failure,\n"
+	"2 for a bad config or bad arguments. On an interactive console, Ctrl-A x quits.\n";
 
 /* Loads the config and checks its boot files; prints the refusal and returns 2 on failure. */
 static int load(const char *path, struct vm_config *cfg, struct boot_files *files)
@@ -45,10 +45,9 @@ static int cmd_validate(const char *path)
 
 	if (r)
 		return r;
-	printf("%s: ok: %s, %u vCPUs, %llu MiB, kernel protocol %u.%u%s\n", path, cfg.name,
-	       cfg.vcpus, (unsigned long long)(cfg.memory >> 20),
-	       (unsigned)files.plan.protocol >> 8, (unsigned)files.plan.protocol & 0xff,
-	       cfg.initrd ? ", with initrd" : "");
+	printf("%s: ok: %s, %u vCPUs, %llu MiB, kernel protocol %u.%u%s\n", path, cfg.name, cfg.vcpus,
+	       (unsigned long long)(cfg.memory >> 20), (unsigned)files.plan.protocol >> 8,
+	       (unsigned)files.plan.protocol & 0xff, cfg.initrd ? ", with initrd" : "");
 	boot_files_close(&files);
 	config_free(&cfg);
 	return 0;

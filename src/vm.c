@@ -1,5 +1,4 @@
-/* vm.c: one virtual machine from config to exit: setup in order, the main thread's loop, teardown.
- */
+/* vm.c: one virtual machine from config to exit: setup in order, the main thread's loop, teardown. */
 #include "vm.h"
 
 #include "console.h"
@@ -23,13 +22,13 @@
 #define PORT_DELAY 0xed
 
 static const char *const stop_text[] = {
-    [VM_RUNNING] = "running",
-    [VM_STOP_POWEROFF] = "guest powered off",
-    [VM_STOP_REBOOT] = "guest rebooted",
-    [VM_STOP_TRIPLE_FAULT] = "guest triple-faulted (treated as a reboot)",
-    [VM_STOP_CONSOLE_QUIT] = "quit from the console (Ctrl-A x)",
-    [VM_STOP_SIGNAL] = "stopped by SIG",
-    [VM_STOP_ERROR] = "stopped on an error",
+	[VM_RUNNING] = "running",
+	[VM_STOP_POWEROFF] = "guest powered off",
+	[VM_STOP_REBOOT] = "guest rebooted",
+	[VM_STOP_TRIPLE_FAULT] = "guest triple-faulted (treated as a reboot)",
+	[VM_STOP_CONSOLE_QUIT] = "quit from the console (Ctrl-A x)",
+	[VM_STOP_SIGNAL] = "stopped by SIG",
+	[VM_STOP_ERROR] = "stopped on an error",
 };
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
@@ -94,14 +93,14 @@ static int setup_devices(struct vm *vm)
 static int load_guest(struct vm *vm)
 {
 	struct acpi_platform p = {
-	    .ncpus = vm->nvcpus,
-	    .lapic_addr = KVM_LAPIC_ADDR,
-	    .ioapic_addr = KVM_IOAPIC_ADDR,
-	    .ioapic_id = (uint8_t)vm->nvcpus,
-	    .sleep_ctl_port = ACPI_PM_SLEEP_CTL_PORT,
-	    .sleep_sts_port = ACPI_PM_SLEEP_STS_PORT,
-	    .serial_port = SERIAL_PORT_COM1,
-	    .serial_irq = SERIAL_IRQ_COM1,
+		.ncpus = vm->nvcpus,
+		.lapic_addr = KVM_LAPIC_ADDR,
+		.ioapic_addr = KVM_IOAPIC_ADDR,
+		.ioapic_id = (uint8_t)vm->nvcpus,
+		.sleep_ctl_port = ACPI_PM_SLEEP_CTL_PORT,
+		.sleep_sts_port = ACPI_PM_SLEEP_STS_PORT,
+		.serial_port = SERIAL_PORT_COM1,
+		.serial_irq = SERIAL_IRQ_COM1,
 	};
 	uint8_t *acpi = gmem_ptr(&vm->mem, BOOT_ACPI_ADDR, BOOT_ACPI_SIZE);
 	long n;
@@ -203,8 +202,7 @@ int vm_create(struct vm *vm)
 		return 1;
 	}
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		r = vcpu_create(&vm->vcpus[i], vm, i, vm->files.plan.entry, BOOT_ZERO_PAGE_ADDR,
-				&why);
+		r = vcpu_create(&vm->vcpus[i], vm, i, vm->files.plan.entry, BOOT_ZERO_PAGE_ADDR, &why);
 		if (r) {
 			log_err("vcpu%u: %s: %s", i, why, strerror(-r));
 			return 1;
@@ -242,9 +240,9 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
 {
 	while (vm_stop_reason(vm) == VM_RUNNING) {
 		struct pollfd p[3] = {
-		    {.fd = vm->stop_fd, .events = POLLIN},
-		    {.fd = sig_fd, .events = POLLIN},
-		    {.fd = -1, .events = POLLIN},
+			{.fd = vm->stop_fd, .events = POLLIN},
+			{.fd = sig_fd, .events = POLLIN},
+			{.fd = -1, .events = POLLIN},
 		};
 		uint64_t count;
 
@@ -325,10 +323,8 @@ int vm_run(struct vm *vm)
 	/* One line says why the VM ended, with the strays it ignored on the way. */
 	log_msg(why == VM_STOP_ERROR ? LOG_ERROR : LOG_INFO,
 		"%s%s (%lu port and %lu MMIO accesses went to no device)", stop_text[why],
-		why == VM_STOP_SIGNAL && sigabbrev_np(vm->stop_signal)
-		    ? sigabbrev_np(vm->stop_signal)
-		    : "",
-		vm->pio.unclaimed, vm->mmio.unclaimed);
+		why == VM_STOP_SIGNAL && sigabbrev_np(vm->stop_signal) ? sigabbrev_np(vm->stop_signal) : "", vm->pio.unclaimed,
+		vm->mmio.unclaimed);
 	return status;
 }
 

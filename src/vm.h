@@ -2,8 +2,8 @@
 #ifndef BULWARK_VM_H
 #define BULWARK_VM_H
 
-#include "boot_files.h"
 #include "config.h"
+#include "boot_files.h"
 #include "devices/acpi_pm.h"
 #include "devices/bus.h"
 #include "devices/i8042.h"
@@ -36,7 +36,7 @@ struct vm {
 	struct acpi_pm pm;
 	struct boot_files files;
 	struct vm_devices devs; /* virtio: disks, nics, rng */
-	int serial_drained_fd;	/* eventfd: the guest made room in the UART's receive FIFO */
+	int serial_drained_fd; /* eventfd: the guest made room in the UART's receive FIFO */
 	struct vcpu *vcpus;
 	unsigned nvcpus;
 	int stop_fd;	 /* eventfd: the main thread wakes when a stop is requested */
@@ -59,8 +59,7 @@ int vm_open(struct vm *vm, const struct vm_config *cfg);
  */
 int vm_create(struct vm *vm);
 
-/* Runs the vCPUs until the VM stops; returns bulwark's exit status (0 for a guest-requested stop).
- */
+/* Runs the vCPUs until the VM stops; returns bulwark's exit status (0 for a guest-requested stop). */
 int vm_run(struct vm *vm);
 
 void vm_destroy(struct vm *vm);
