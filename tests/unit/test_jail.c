@@ -7,9 +7,13 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #include "fake_cgroupfs.h"
@@ -234,6 +238,78 @@ static void test_supervisor_forwards(void **state)
 	assert_non_null(strstr(logged, "supervisor: forwarding SIGTERM to the VMM"));
 }
 
+/* Whether this process may make namespaces (root, and not in a container that forbids it). */
+static bool can_unshare(void)
+{
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0)
+		return false;
+	pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) ? 1 : 0);
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* The VMM's own confinement without a supervisor (no cgroup, no pid namespace): in a child, a
+ * mount namespace with a tmpfs jail, then the policy's ids. What it sees afterwards is checked
+ * from inside, each failure its own exit code. */
+static void test_jail_and_ids(void **state)
+{
+	struct statvfs vfs;
+	struct dirent *e;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	if (!can_unshare())
+		skip();
+	pol.sandbox.namespaces = POLICY_NS_MOUNT | POLICY_NS_IPC | POLICY_NS_UTS;
+	pol.sandbox.jail_tmpfs = true;
+	pol.sandbox.ids_set = true;
+	pol.sandbox.uid = 65534;
+	pol.sandbox.gid = 65533;
+	log_begin();
+	pid = fork();
+	if (pid == 0) {
+		int status = -1, entries = 0;
+		gid_t groups[4];
+		DIR *d;
+
+		if (!jail_enter(&pol, "vm1", release, &released, &status))
+			_exit(70);
+		if (getuid() != 65534 || geteuid() != 65534 || getgid() != 65533 ||
+		    getgroups(4, groups) != 0)
+			_exit(71);
+		d = opendir("/");
+		if (!d)
+			_exit(72);
+		while ((e = readdir(d)) != NULL)
+			entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+		closedir(d);
+		if (entries)
+			_exit(73); /* the host's files are visible */
+		if (statvfs("/", &vfs) || !(vfs.f_flag & ST_RDONLY))
+			_exit(74);
+		if (access(fake_root, F_OK) == 0)
+			_exit(75);
+		_exit(released ? 76 : 0); /* no supervisor: nothing released */
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	log_end();
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(logged, "namespaces: unshared mount ipc uts\n"));
+	assert_non_null(strstr(logged, "jail: pivot_root into an empty read-only tmpfs"));
+	assert_non_null(
+	    strstr(logged, "ids: running as uid 65534 gid 65533, no supplementary groups"));
+	assert_null(strstr(logged, "supervisor"));
+	/* This process kept its root and ids. */
+	assert_int_equal(geteuid(), 0);
+	assert_true(fake_exists(fake_root));
+}
+
 /* Not root: rlimits only, no cgroup, no fork, one line saying so. Run as nobody in a child. */
 static void test_not_root(void **state)
 {
@@ -283,6 +359,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_supervisor_oom, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_supervisor_forwards, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_root, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_jail_and_ids, setup, teardown),
 	    /* Last: it lowers this process's own limits. */
 	    cmocka_unit_test_setup_teardown(test_rlimits, setup, teardown),
 	};
