@@ -286,7 +286,7 @@ static void test_jail_and_ids(void **state)
 		if (!d)
 			_exit(72);
 		while ((e = readdir(d)) != NULL)
-			entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+			entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
 		closedir(d);
 		if (entries)
 			_exit(73); /* the host's files are visible */
