@@ -2,6 +2,7 @@
 #include "boot_files.h"
 #include "config.h"
 #include "log.h"
+#include "sandbox/jail.h"
 #include "sandbox/policy.h"
 #include "vm.h"
 
@@ -79,19 +80,38 @@ static int cmd_validate(const char *path)
 	return 0;
 }
 
+/* The supervisor's copies of the VM's host resources: it holds none of them while it waits. */
+static void release_vm(void *vm)
+{
+	vm_destroy(vm);
+}
+
 static int cmd_run(const char *path)
 {
 	struct vm_config cfg;
 	struct policy pol;
+	struct config_error err;
 	struct vm vm;
 	int r = load(path, &cfg, &pol, NULL);
 
 	if (r)
 		return r;
 	log_set_vm_name(cfg.name);
-	r = vm_setup(&vm, &cfg);
-	if (r == 0)
-		r = vm_run(&vm);
+	if (jail_check(&pol, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		policy_free(&pol);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	/* Every host resource first, privileged and outside any jail... */
+	r = vm_open(&vm, &cfg);
+	/* ...then the jail (which may fork: the supervisor returns here with its verdict), and only
+	 * then the VM itself, in the process that runs it. */
+	if (r == 0 && jail_enter(&pol, cfg.name, release_vm, &vm, &r)) {
+		r = vm_create(&vm);
+		if (r == 0)
+			r = vm_run(&vm);
+	}
 	vm_destroy(&vm);
 	policy_free(&pol);
 	config_free(&cfg);

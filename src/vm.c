@@ -117,7 +117,8 @@ static int load_guest(struct vm *vm)
 			     vm->devs.cmdline, BOOT_ACPI_ADDR);
 }
 
-int vm_setup(struct vm *vm, const struct vm_config *cfg)
+/* Step 2 of main's order: every host resource, opened while privileged and outside any jail. */
+int vm_open(struct vm *vm, const struct vm_config *cfg)
 {
 	struct config_error err;
 	const char *why = "";
@@ -146,6 +147,7 @@ int vm_setup(struct vm *vm, const struct vm_config *cfg)
 		fprintf(stderr, "%s\n", err.msg);
 	if (r)
 		return r;
+	/* The system fd only: the VM itself belongs to whichever process creates it. */
 	r = kvm_open(&vm->kvm, "/dev/kvm", &why);
 	if (r) {
 		log_err("/dev/kvm: %s: %s", why, strerror(-r));
@@ -158,7 +160,17 @@ int vm_setup(struct vm *vm, const struct vm_config *cfg)
 		fprintf(stderr, "%s\n", err.msg);
 		return 2;
 	}
-	r = gmem_init(&vm->mem, cfg->memory);
+	return 0;
+}
+
+/* Step 5: the VM itself, in the process (and jail) that runs it. KVM binds a VM to the mm of
+ * the process that creates it, so nothing here may happen before the jail's fork. */
+int vm_create(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	const char *why = "";
+	int r = gmem_init(&vm->mem, cfg->memory);
+
 	if (r) {
 		log_err("cannot allocate %llu MiB of guest memory: %s",
 			(unsigned long long)(cfg->memory >> 20), strerror(-r));

@@ -45,11 +45,19 @@ struct vm {
 };
 
 /*
- * Builds the VM from CFG: checks and maps the boot files, opens KVM, creates RAM, devices and
- * vCPUs, and loads the kernel. Returns 0, 2 for a refused config or boot file (already reported
- * as FILE:LINE:COLUMN), or 1 for a runtime failure (already logged).
+ * Opens every host resource CFG names, while privileged and outside any jail: maps and checks
+ * the boot files, opens disk images, taps and /dev/kvm (the system fd only). Returns 0, 2 for a
+ * refused config or boot file (already reported as FILE:LINE:COLUMN), or 1 for a runtime failure
+ * (already logged). vm_destroy() releases what it opened, whatever it returns.
  */
-int vm_setup(struct vm *vm, const struct vm_config *cfg);
+int vm_open(struct vm *vm, const struct vm_config *cfg);
+
+/*
+ * Creates the VM on what vm_open() opened: KVM_CREATE_VM, RAM and its memory slots, devices,
+ * vCPUs, the loaded kernel. Call it in the process that will run the VM, after any fork.
+ * Returns 0 or 1 (already logged).
+ */
+int vm_create(struct vm *vm);
 
 /* Runs the vCPUs until the VM stops; returns bulwark's exit status (0 for a guest-requested stop). */
 int vm_run(struct vm *vm);

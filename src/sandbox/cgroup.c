@@ -1,0 +1,274 @@
+/* cgroup.c: the VM's own cgroup v2: created with the policy's values, entered, watched, removed. */
+#include "sandbox/cgroup.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long cgroup_remove() waits for a just-reaped process to leave the cgroup. */
+#define REMOVE_TRIES 100
+#define REMOVE_PAUSE_NS 10000000L /* 10 ms */
+
+void cgroup_format(uint64_t v, char *buf, size_t size)
+{
+	if (v == POLICY_UNLIMITED)
+		snprintf(buf, size, "max");
+	else
+		snprintf(buf, size, "%" PRIu64, v);
+}
+
+/* Writes VALUE to DIR/FILE in one write(2), as the kernel wants cgroup files written. */
+static int write_file(const char *dir, const char *file, const char *value)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(value);
+	ssize_t n;
+	int fd, r = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, len);
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != len)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+/* Reads DIR/FILE (at most SIZE - 1 bytes) into BUF as a string. */
+static int read_file(const char *dir, const char *file, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Whether the space-separated LIST names WORD. */
+static bool has_word(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += len)
+		if ((p == list || p[-1] == ' ') &&
+		    (p[len] == '\0' || p[len] == ' ' || p[len] == '\n'))
+			return true;
+	return false;
+}
+
+/* Enables CONTROLLER for the parent's children unless it already is. */
+static int enable_controller(const char *parent, const char *controller)
+{
+	char have[512], plus[32];
+	int r = read_file(parent, "cgroup.subtree_control", have, sizeof(have));
+
+	if (r) {
+		log_err("cgroup: cannot read %s/cgroup.subtree_control: %s", parent, strerror(-r));
+		return r;
+	}
+	if (has_word(have, controller))
+		return 0;
+	r = read_file(parent, "cgroup.controllers", have, sizeof(have));
+	if (!r && !has_word(have, controller)) {
+		log_err("cgroup: the %s controller is not available in %s (its cgroup.controllers: "
+			"%.*s): enable it in the subtree_control of the cgroup above",
+			controller, parent, (int)strcspn(have, "\n"), have);
+		return -ENOTSUP;
+	}
+	snprintf(plus, sizeof(plus), "+%s", controller);
+	r = write_file(parent, "cgroup.subtree_control", plus);
+	if (r)
+		log_err("cgroup: cannot enable the %s controller in %s/cgroup.subtree_control: %s",
+			controller, parent, strerror(-r));
+	return r;
+}
+
+/* Makes the VM's directory; an empty leftover of a run that could not clean up is replaced. */
+static int make_dir(struct cgroup *cg, const char *name)
+{
+	const char *path = cg->path;
+	int e;
+
+	if (mkdir(path, 0755) == 0) {
+		cg->created = true;
+		return 0;
+	}
+	e = errno;
+	if (e == EEXIST) {
+		if (rmdir(path)) {
+			e = errno;
+			log_err(
+			    "cgroup: %s already exists and cannot be replaced (%s): is another VM "
+			    "named %s running?",
+			    path, strerror(e), name);
+			return -e;
+		}
+		log_warn("cgroup: replacing %s, left empty by an earlier run", path);
+		if (mkdir(path, 0755) == 0) {
+			cg->created = true;
+			return 0;
+		}
+		e = errno;
+	}
+	log_err("cgroup: cannot create %s: %s", path, strerror(e));
+	return -e;
+}
+
+/* Makes the policy's parent if it is missing: one level, shared by every VM, left in place. */
+static int make_parent(const char *parent)
+{
+	struct stat st;
+
+	if (stat(parent, &st) == 0 || errno != ENOENT)
+		return 0; /* reading its files reports anything else */
+	if (mkdir(parent, 0755) && errno != EEXIST) {
+		int e = errno;
+
+		log_err("cgroup: cannot create the parent %s: %s", parent, strerror(e));
+		return -e;
+	}
+	log_info("cgroup: created the parent %s", parent);
+	return 0;
+}
+
+int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char *name)
+{
+	char cpu_max[48], v[7][24], summary[256];
+	const struct {
+		bool set;
+		const char *file, *controller;
+		const char *value;
+	} files[] = {
+	    {pc->cpuset_cpus_set, "cpuset.cpus", "cpuset", pc->cpuset_cpus},
+	    {pc->cpu_max_set, "cpu.max", "cpu", cpu_max},
+	    {pc->cpu_weight_set, "cpu.weight", "cpu", v[0]},
+	    {pc->memory_max_set, "memory.max", "memory", v[1]},
+	    {pc->memory_high_set, "memory.high", "memory", v[2]},
+	    {pc->memory_swap_max_set, "memory.swap.max", "memory", v[3]},
+	    {pc->pids_max_set, "pids.max", "pids", v[4]},
+	};
+	size_t len = 0;
+	int r;
+
+	memset(cg, 0, sizeof(*cg));
+	cgroup_format(pc->cpu_quota_us, v[5], sizeof(v[5]));
+	cgroup_format(pc->cpu_period_us, v[6], sizeof(v[6]));
+	snprintf(cpu_max, sizeof(cpu_max), "%s %s", v[5], v[6]);
+	snprintf(v[0], sizeof(v[0]), "%u", pc->cpu_weight);
+	cgroup_format(pc->memory_max, v[1], sizeof(v[1]));
+	cgroup_format(pc->memory_high, v[2], sizeof(v[2]));
+	cgroup_format(pc->memory_swap_max, v[3], sizeof(v[3]));
+	cgroup_format(pc->pids_max, v[4], sizeof(v[4]));
+
+	if (!pc->parent || !*name || strchr(name, '/') ||
+	    (size_t)snprintf(cg->path, sizeof(cg->path), "%s/%s", pc->parent, name) >=
+		sizeof(cg->path)) {
+		cg->path[0] = '\0';
+		log_err("cgroup: no usable path for the VM's cgroup under %s",
+			pc->parent ? pc->parent : "(no parent)");
+		return -EINVAL;
+	}
+	r = make_parent(pc->parent);
+	if (r)
+		return r;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		/* Each controller once, however many of its files are set. */
+		bool seen = false;
+
+		for (size_t j = 0; j < i; j++)
+			seen |= files[j].set && !strcmp(files[j].controller, files[i].controller);
+		if (files[i].set && !seen &&
+		    (r = enable_controller(pc->parent, files[i].controller)))
+			return r;
+	}
+	r = make_dir(cg, name);
+	if (r)
+		return r;
+	summary[0] = '\0';
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (!files[i].set)
+			continue;
+		r = write_file(cg->path, files[i].file, files[i].value);
+		if (r) {
+			log_err("cgroup: cannot write \"%s\" to %s/%s: %s", files[i].value,
+				cg->path, files[i].file, strerror(-r));
+			return r;
+		}
+		if (len < sizeof(summary))
+			len += (size_t)snprintf(summary + len, sizeof(summary) - len, " %s=%s",
+						files[i].file, files[i].value);
+	}
+	log_info("cgroup: created %s,%s", cg->path, len ? summary : " no limits set");
+	return 0;
+}
+
+int cgroup_enter(const struct cgroup *cg)
+{
+	/* "0" is the writer itself, whatever its pid looks like from the cgroup's namespace. */
+	int r = write_file(cg->path, "cgroup.procs", "0");
+
+	if (r)
+		log_err("cgroup: cannot move into %s/cgroup.procs: %s", cg->path, strerror(-r));
+	else
+		log_info("cgroup: moved into %s", cg->path);
+	return r;
+}
+
+long long cgroup_oom_kills(const struct cgroup *cg)
+{
+	char events[1024];
+	const char *p;
+	int r = read_file(cg->path, "memory.events", events, sizeof(events));
+
+	if (r)
+		return r;
+	for (p = events; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, "oom_kill ", 9))
+			return strtoll(p + 9, NULL, 10);
+	return -ENOENT;
+}
+
+int cgroup_remove(struct cgroup *cg)
+{
+	const struct timespec pause = {.tv_nsec = REMOVE_PAUSE_NS};
+	int r = 0;
+
+	if (!cg->created)
+		return 0;
+	for (int i = 0; i < REMOVE_TRIES; i++) {
+		r = rmdir(cg->path) ? -errno : 0;
+		if (r != -EBUSY)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	if (r) {
+		log_err("cgroup: cannot remove %s: %s", cg->path, strerror(-r));
+		return r;
+	}
+	log_info("cgroup: removed %s", cg->path);
+	cg->created = false;
+	return 0;
+}

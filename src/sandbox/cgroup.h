@@ -1,0 +1,37 @@
+/* cgroup.h: the VM's own cgroup v2: created with the policy's values, entered, watched, removed. */
+#ifndef BULWARK_CGROUP_H
+#define BULWARK_CGROUP_H
+
+#include "sandbox/policy.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cgroup {
+	bool created;	     /* we made the directory: cgroup_remove() takes it away */
+	char path[PATH_MAX]; /* PARENT/NAME; "" when there is none */
+};
+
+/* Formats V as a cgroup file wants it: "max" for POLICY_UNLIMITED, else the number. */
+void cgroup_format(uint64_t v, char *buf, size_t size);
+
+/*
+ * Creates PC->parent/NAME for the VM: enables in the parent's cgroup.subtree_control the
+ * controllers PC's values need, makes the directory (an empty one left by an earlier run is
+ * replaced) and writes each value PC gives. Returns 0, or -errno after logging the step and the
+ * path that failed; CG then holds what was made, for cgroup_remove().
+ */
+int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char *name);
+
+/* Moves the calling process into CG. Returns 0 or -errno (logged). */
+int cgroup_enter(const struct cgroup *cg);
+
+/* How many processes of CG the OOM killer killed (memory.events oom_kill), or -errno. */
+long long cgroup_oom_kills(const struct cgroup *cg);
+
+/* Removes CG once its processes are gone, waiting up to a second for the kernel to let go of a
+ * process that just exited. Returns 0 or -errno (logged). */
+int cgroup_remove(struct cgroup *cg);
+
+#endif

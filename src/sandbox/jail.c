@@ -1,0 +1,340 @@
+/* jail.c: confining the VMM per the policy: rlimits, its cgroup, namespaces, pivot_root, ids. */
+#include "sandbox/jail.h"
+
+#include "log.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/jail_supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Where the fresh jail is mounted before pivot_root moves it to "/": nothing is hidden from the
+ * host, as the mount lives in our own, private, mount namespace (bubblewrap does the same). */
+#define JAIL_TMPFS_AT "/tmp"
+/* Room for nothing: every file the VM needs is open before the jail. */
+#define JAIL_TMPFS_OPTS "size=4k,nr_inodes=4,mode=0555"
+
+static const struct {
+	int resource;
+	const char *name;
+} rlimits[POLICY_RLIMITS] = {
+    [POLICY_RLIMIT_NOFILE] = {RLIMIT_NOFILE, "nofile"},
+    [POLICY_RLIMIT_FSIZE] = {RLIMIT_FSIZE, "fsize"},
+    [POLICY_RLIMIT_MEMLOCK] = {RLIMIT_MEMLOCK, "memlock"},
+    [POLICY_RLIMIT_CORE] = {RLIMIT_CORE, "core"},
+};
+
+static const struct {
+	unsigned bit;
+	int flag;
+	const char *name;
+} namespaces[] = {
+    {POLICY_NS_MOUNT, CLONE_NEWNS, "mount"}, {POLICY_NS_IPC, CLONE_NEWIPC, "ipc"},
+    {POLICY_NS_UTS, CLONE_NEWUTS, "uts"},    {POLICY_NS_NET, CLONE_NEWNET, "net"},
+    {POLICY_NS_PID, CLONE_NEWPID, "pid"},
+};
+
+int jail_check(const struct policy *p, struct config_error *err)
+{
+	const struct policy_sandbox *sb = &p->sandbox;
+
+	if ((sb->jail || sb->jail_tmpfs) && !(sb->namespaces & POLICY_NS_MOUNT)) {
+		config_errorf(
+		    err, p->path, sb->loc, "sandbox",
+		    "jail %s needs the mount namespace: add mount to namespaces (pivot_root "
+		    "in the host's mount namespace would move every process's root)",
+		    sb->jail ? sb->jail : "tmpfs");
+		return -1;
+	}
+	if (sb->jail && sb->jail[0] != '/') {
+		config_errorf(err, p->path, sb->loc, "sandbox",
+			      "jail %s: expected an absolute directory", sb->jail);
+		return -1;
+	}
+	return 0;
+}
+
+int jail_set_rlimits(const struct policy_sandbox *sb)
+{
+	char buf[24], summary[160];
+	size_t len = 0;
+
+	summary[0] = '\0';
+	for (unsigned i = 0; i < POLICY_RLIMITS; i++) {
+		rlim_t v =
+		    sb->rlimit[i] == POLICY_UNLIMITED ? RLIM_INFINITY : (rlim_t)sb->rlimit[i];
+		struct rlimit rl = {.rlim_cur = v, .rlim_max = v};
+
+		if (!sb->rlimit_set[i])
+			continue;
+		if (setrlimit(rlimits[i].resource, &rl)) {
+			int e = errno;
+
+			cgroup_format(sb->rlimit[i], buf, sizeof(buf));
+			log_err("rlimits: cannot set %s to %s: %s%s", rlimits[i].name, buf,
+				strerror(e),
+				e == EPERM ? " (above the hard limit, or nofile above fs.nr_open)"
+					   : "");
+			return -e;
+		}
+		cgroup_format(sb->rlimit[i], buf, sizeof(buf));
+		if (len < sizeof(summary))
+			len += (size_t)snprintf(summary + len, sizeof(summary) - len, " %s=%s",
+						rlimits[i].name, buf);
+	}
+	/* A write past fsize then fails with EFBIG (an I/O error for the guest) instead of
+	 * killing the VMM with SIGXFSZ. */
+	if (sb->rlimit_set[POLICY_RLIMIT_FSIZE])
+		signal(SIGXFSZ, SIG_IGN);
+	if (len)
+		log_info("rlimits: set%s", summary);
+	return 0;
+}
+
+/* Unshares the namespaces other than pid (which the fork took care of); logs them all. */
+static int unshare_namespaces(unsigned bits)
+{
+	char names[64];
+	size_t len = 0;
+	int flags = 0;
+
+	names[0] = '\0';
+	for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++) {
+		if (!(bits & namespaces[i].bit))
+			continue;
+		if (namespaces[i].flag != CLONE_NEWPID)
+			flags |= namespaces[i].flag;
+		len +=
+		    (size_t)snprintf(names + len, sizeof(names) - len, " %s", namespaces[i].name);
+	}
+	if (flags && unshare(flags)) {
+		int e = errno;
+
+		log_err("namespaces: cannot unshare%s: %s", names, strerror(e));
+		return -e;
+	}
+	if (len)
+		log_info("namespaces: unshared%s%s", names,
+			 bits & POLICY_NS_PID ? " (the VMM is pid 1 of its own pid namespace)"
+					      : "");
+	return 0;
+}
+
+/* Makes DIR (or a fresh empty tmpfs) the root, unmounts the host's root and makes the jail
+ * read-only. Runs in our own mount namespace. */
+static int pivot(const char *dir)
+{
+	const char *root = dir ? dir : JAIL_TMPFS_AT;
+	const char *step;
+
+	/* Nothing we mount from here on may propagate back to the host's namespace. */
+	step = "cannot make / private (mount MS_REC|MS_PRIVATE)";
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		goto fail;
+	if (dir) {
+		step = "cannot bind-mount the jail directory onto itself";
+		if (mount(dir, dir, NULL, MS_BIND, NULL))
+			goto fail;
+	} else {
+		step = "cannot mount a tmpfs for the jail";
+		if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  JAIL_TMPFS_OPTS))
+			goto fail;
+	}
+	/* pivot_root(".", ".") stacks the old root on the new one; unmounting "." drops it. */
+	step = "cannot enter the jail (chdir)";
+	if (chdir(root))
+		goto fail;
+	step = "pivot_root failed";
+	if (syscall(SYS_pivot_root, ".", "."))
+		goto fail;
+	step = "cannot unmount the host's root after pivot_root";
+	if (umount2(".", MNT_DETACH))
+		goto fail;
+	step = "cannot chdir to the jail's root";
+	if (chdir("/"))
+		goto fail;
+	step = "cannot make the jail read-only";
+	if (mount(NULL, "/", NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		goto fail;
+	if (dir)
+		log_info("jail: pivot_root into %s (read-only); the host's root is unmounted", dir);
+	else
+		log_info(
+		    "jail: pivot_root into an empty read-only tmpfs; the host's root is unmounted");
+	return 0;
+fail:;
+	int e = errno;
+
+	log_err("jail: %s: %s: %s", root, step, strerror(e));
+	return -e;
+}
+
+static int drop_ids(uid_t uid, gid_t gid)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	const char *step;
+
+	/* Groups first: once the uid is not 0 we could no longer change them. */
+	step = "setgroups(0)";
+	if (setgroups(0, NULL))
+		goto fail;
+	step = "setresgid";
+	if (setresgid(gid, gid, gid))
+		goto fail;
+	step = "setresuid";
+	if (setresuid(uid, uid, uid))
+		goto fail;
+	step = "getresuid";
+	if (getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg))
+		goto fail;
+	if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid) {
+		log_err("ids: still uid %u/%u/%u gid %u/%u/%u after dropping to %u:%u", ru, eu, su,
+			rg, eg, sg, uid, gid);
+		return -EPERM;
+	}
+	log_info("ids: running as uid %u gid %u, no supplementary groups", uid, gid);
+	return 0;
+fail:;
+	int e = errno;
+
+	log_err("ids: %s to uid %u gid %u: %s", step, uid, gid, strerror(e));
+	return -e;
+}
+
+/* What the VMM does to itself after the fork (or without one): namespaces, jail, ids. */
+static int confine(const struct policy_sandbox *sb)
+{
+	int r = unshare_namespaces(sb->namespaces);
+
+	if (!r && (sb->jail || sb->jail_tmpfs))
+		r = pivot(sb->jail);
+	else if (!r)
+		log_info("jail: none (the policy names no jail): the host's files stay visible");
+	/* CAPS: the seccomp helper's capability work that needs CAP_SETPCAP (emptying the
+	 * bounding set) must run before this point: setresuid to a non-zero uid drops it. */
+	if (!r && sb->ids_set)
+		r = drop_ids(sb->uid, sb->gid);
+	else if (!r)
+		log_warn("ids: the policy names no uid and gid: the VMM stays root");
+	return r;
+}
+
+/*
+ * Makes the VMM die with its supervisor, which alone can clean up after it. Set after the id
+ * drop, which clears the parent-death signal; ALIVE (the pipe the supervisor holds open) tells
+ * whether the supervisor died before that.
+ */
+static int vmm_bound(int alive)
+{
+	struct pollfd p = {.fd = alive, .events = POLLIN};
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL)) {
+		log_err("jail: cannot tie the VMM to its supervisor (PR_SET_PDEATHSIG): %s",
+			strerror(errno));
+		return -1;
+	}
+	if (poll(&p, 1, 0) != 0) {
+		log_err("jail: the supervisor is gone; stopping before the VM starts");
+		return -1;
+	}
+	return 0;
+}
+
+bool jail_enter(const struct policy *p, const char *name, void (*release)(void *), void *arg,
+		int *status)
+{
+	const struct policy_sandbox *sb = &p->sandbox;
+	struct cgroup cg = {.created = false};
+	sigset_t stop, old;
+	int alive[2] = {-1, -1};
+	pid_t child;
+
+	*status = 1;
+	if (jail_set_rlimits(sb))
+		return false;
+	if (geteuid() != 0) {
+		log_info("running as uid %u, not root: no cgroup, namespaces, jail or id change",
+			 geteuid());
+		return true;
+	}
+	if (!p->cgroup.parent && !sb->namespaces && !sb->jail && !sb->jail_tmpfs && !sb->ids_set) {
+		/* A policy that leaves both sections out chose this (the built-in default does
+		 * not): said at debug level only, so a plain run still logs just how the VM ended.
+		 */
+		log_debug(
+		    "policy %s has no cgroup, namespaces, jail or ids: no confinement as root",
+		    p->path);
+		return true;
+	}
+	/* Without a cgroup to remove or a pid namespace to enter, no one needs to stay outside. */
+	if (!p->cgroup.parent && !(sb->namespaces & POLICY_NS_PID))
+		return confine(sb) == 0;
+
+	if (p->cgroup.parent && cgroup_create(&cg, &p->cgroup, name)) {
+		cgroup_remove(&cg);
+		return false;
+	}
+	/* Blocked before the fork so none is lost: the supervisor waits for them with
+	 * sigwaitinfo, and the VMM (pid 1 of its namespace, which drops unhandled signals) reads
+	 * the stop signals from vm_run's signalfd once it gets there. */
+	supervisor_signals(&stop);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	if ((sb->namespaces & POLICY_NS_PID) && unshare(CLONE_NEWPID)) {
+		log_err("namespaces: cannot unshare pid: %s", strerror(errno));
+		goto fail;
+	}
+	/* The supervisor holds the write end for as long as it lives: see vmm_bound(). */
+	if (pipe2(alive, O_CLOEXEC)) {
+		log_err("jail: cannot make the supervisor's pipe: %s", strerror(errno));
+		goto fail;
+	}
+	child = fork();
+	if (child < 0) {
+		log_err("jail: cannot fork the VMM off its supervisor: %s", strerror(errno));
+		goto fail;
+	}
+	if (child > 0) {
+		close(alive[0]);
+		release(arg);
+		*status = supervise(child, &cg, &p->cgroup, &stop);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(alive[1]);
+		return false;
+	}
+	/* The VMM. */
+	close(alive[1]);
+	sigdelset(&old, SIGCHLD);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&stop, sig) && sig != SIGCHLD)
+			sigaddset(&old, sig);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	cg.created = false; /* the supervisor's to remove */
+	if ((cg.path[0] && cgroup_enter(&cg)) || confine(sb) || vmm_bound(alive[0])) {
+		close(alive[0]);
+		return false;
+	}
+	close(alive[0]);
+	return true;
+fail:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (alive[0] >= 0) {
+		close(alive[0]);
+		close(alive[1]);
+	}
+	cgroup_remove(&cg);
+	return false;
+}

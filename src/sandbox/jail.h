@@ -1,0 +1,34 @@
+/* jail.h: confining the VMM per the policy: rlimits, its cgroup, namespaces, pivot_root, ids. */
+#ifndef BULWARK_JAIL_H
+#define BULWARK_JAIL_H
+
+#include "config.h"
+#include "sandbox/policy.h"
+
+#include <stdbool.h>
+
+/* Whether P's cgroup and sandbox sections hang together (a jail directory needs the mount
+ * namespace, say). Returns 0, or -1 with ERR naming the policy's field (exit 2). */
+int jail_check(const struct policy *p, struct config_error *err);
+
+/* Applies the rlimits SB sets, soft and hard alike. Returns 0, or -errno after logging which. */
+int jail_set_rlimits(const struct policy_sandbox *sb);
+
+/*
+ * Confines this process per P, between opening every host resource and creating the VM (KVM
+ * binds a VM to the process that creates it, and the jail may fork). As root with a sandbox or
+ * cgroup section: rlimits, the VM's cgroup NAME under the policy's parent, the namespaces (a
+ * supervisor stays outside: it forwards SIGTERM/SIGINT/SIGHUP, reports how the VMM ended and
+ * removes the cgroup), pivot_root into the jail, then the policy's gid and uid. As another user:
+ * the rlimits only, and one log line saying so. The supervisor calls RELEASE(ARG) first thing,
+ * to drop its copies of the VM's resources.
+ *
+ * Returns true in the process that goes on to create and run the VM. Returns false when this
+ * process must exit at once with *STATUS: 1 after a failed step (logged, naming the step and the
+ * path), or, in the supervisor, its verdict on how the VMM ended (its exit status, or 1 when a
+ * signal or the OOM killer ended it).
+ */
+bool jail_enter(const struct policy *p, const char *name, void (*release)(void *), void *arg,
+		int *status);
+
+#endif

@@ -1,0 +1,99 @@
+/* jail_supervisor.c: the process that stays outside the jail: waits, forwards, reports, cleans up.
+ */
+#include "sandbox/jail_supervisor.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP};
+
+void supervisor_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(set, forwarded[i]);
+	sigaddset(set, SIGCHLD);
+}
+
+static const char *sig_name(int sig)
+{
+	const char *n = sigabbrev_np(sig);
+
+	return n ? n : "?";
+}
+
+int supervisor_verdict(pid_t child, int status, long long oom_kills, const char *memory_max)
+{
+	int sig;
+
+	if (WIFEXITED(status)) {
+		log_msg(WEXITSTATUS(status) ? LOG_ERROR : LOG_INFO,
+			"supervisor: the VMM (pid %d) exited with status %d", (int)child,
+			WEXITSTATUS(status));
+		return WEXITSTATUS(status);
+	}
+	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	if (sig == SIGKILL && oom_kills > 0)
+		log_err("supervisor: the VMM (pid %d) was killed by the OOM killer: its cgroup "
+			"reached memory.max (%s)",
+			(int)child, memory_max);
+	else if (sig == SIGSYS)
+		log_err("supervisor: the VMM (pid %d) was killed by SIGSYS: a syscall outside its "
+			"seccomp allowlist",
+			(int)child);
+	else
+		log_err("supervisor: the VMM (pid %d) was killed by SIG%s", (int)child,
+			sig_name(sig));
+	return 1;
+}
+
+int supervise(pid_t child, struct cgroup *cg, const struct policy_cgroup *pc,
+	      const sigset_t *signals)
+{
+	char memory_max[24] = "not set";
+	int status = 0, verdict;
+	long long oom = -1;
+
+	/* SECCOMP: sandbox_confine_thread(supervisor) goes here (the seccomp helper's). From here
+	 * the supervisor calls rt_sigtimedwait, wait4, kill, openat+read (memory.events), rmdir,
+	 * nanosleep, write (stderr), close, munmap/exit_group. */
+	log_info("supervisor: waiting for the VMM (pid %d)", (int)child);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(signals, &si);
+
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("supervisor: sigwaitinfo: %s; killing the VMM", strerror(errno));
+			kill(child, SIGKILL);
+			waitpid(child, &status, 0);
+			break;
+		}
+		if (sig != SIGCHLD) {
+			log_info("supervisor: forwarding SIG%s to the VMM", sig_name(sig));
+			kill(child, sig);
+			continue;
+		}
+		pid_t w = waitpid(child, &status, WNOHANG);
+
+		if (w == child)
+			break;
+		if (w < 0 && errno != EINTR) {
+			log_err("supervisor: waitpid: %s", strerror(errno));
+			status = 0x100; /* reported as exit status 1 */
+			break;
+		}
+	}
+	if (cg->path[0])
+		oom = cgroup_oom_kills(cg);
+	if (pc->memory_max_set)
+		cgroup_format(pc->memory_max, memory_max, sizeof(memory_max));
+	verdict = supervisor_verdict(child, status, oom, memory_max);
+	if (cgroup_remove(cg) && verdict == 0)
+		verdict = 1;
+	return verdict;
+}
