@@ -5,6 +5,7 @@
 #include "sandbox/jail.h"
 #include "sandbox/policy.h"
 #include "vm.h"
+#include "vm_devices.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -66,10 +67,24 @@ static int cmd_validate(const char *path)
 	struct vm_config cfg;
 	struct policy pol;
 	struct boot_files files;
+	struct vm_devices devs;
+	struct config_error err;
 	int r = load(path, &cfg, &pol, &files);
 
 	if (r)
 		return r;
+	/* Images and taps too, as run would open them (and close them again): a missing image, a
+	 * locked one or a tap that will not open fails here, not at the next boot. */
+	r = vm_devices_open(&devs, &cfg, files.plan.cmdline_max, &err);
+	vm_devices_destroy(&devs);
+	if (r) {
+		if (r == EXIT_USAGE)
+			fprintf(stderr, "%s\n", err.msg);
+		boot_files_close(&files);
+		policy_free(&pol);
+		config_free(&cfg);
+		return r;
+	}
 	printf("%s: ok: %s, %u vCPUs, %llu MiB, kernel protocol %u.%u%s, policy %s\n", path,
 	       cfg.name, cfg.vcpus, (unsigned long long)(cfg.memory >> 20),
 	       (unsigned)files.plan.protocol >> 8, (unsigned)files.plan.protocol & 0xff,
