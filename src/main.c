@@ -2,6 +2,8 @@
 #include "boot_files.h"
 #include "config.h"
 #include "log.h"
+#include "sandbox/caps.h"
+#include "sandbox/seccomp.h"
 #include "vm.h"
 
 #include <signal.h>
@@ -52,6 +54,20 @@ static int cmd_validate(const char *path)
 	return 0;
 }
 
+/* Builds every seccomp filter and empties the capability bounding set; logs why it cannot. */
+static int sandbox_prepare(enum policy_seccomp_mode mode)
+{
+	char err[512];
+
+	if (seccomp_prepare(mode, err, sizeof(err))) {
+		log_err("seccomp: %s", err);
+		return -1;
+	}
+	if (mode == POLICY_SECCOMP_LOG)
+		log_warn("seccomp in log mode: forbidden syscalls are logged by the kernel and allowed");
+	return caps_empty_bounding_set() ? -1 : 0;
+}
+
 static int cmd_run(const char *path)
 {
 	struct vm_config cfg;
@@ -61,6 +77,12 @@ static int cmd_run(const char *path)
 	if (r)
 		return r;
 	log_set_vm_name(cfg.name);
+	/* Issue 4: every thread kind's filter is compiled before any guest code runs, and the
+	 * bounding set is emptied before any thread starts. Mode: the policy's sandbox.seccomp. */
+	if (sandbox_prepare(POLICY_SECCOMP_KILL)) {
+		config_free(&cfg);
+		return EXIT_RUNTIME;
+	}
 	r = vm_setup(&vm, &cfg);
 	if (r == 0)
 		r = vm_run(&vm);
@@ -73,6 +95,11 @@ int main(int argc, char **argv)
 {
 	int i = 1;
 
+	/* Issue 4: nothing a parent left open (fds above 2) may reach the VM's threads. */
+	if (caps_close_inherited_fds()) {
+		fprintf(stderr, "bulwark: cannot close inherited file descriptors\n");
+		return EXIT_RUNTIME;
+	}
 	/* A closed reader of our output must not kill the VMM mid-guest. */
 	signal(SIGPIPE, SIG_IGN);
 	if (i < argc && !strcmp(argv[i], "--verbose")) {

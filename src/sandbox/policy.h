@@ -1,4 +1,4 @@
-/* policy.h: a VM's security policy (policies/*.yaml) as bulwark enforces it, and its parser. */
+/* policy.h: a VM's security policy (YAML, see policies/) as bulwark enforces it, and its parser. */
 #ifndef BULWARK_POLICY_H
 #define BULWARK_POLICY_H
 
