@@ -64,7 +64,8 @@ static int sandbox_prepare(enum policy_seccomp_mode mode)
 		return -1;
 	}
 	if (mode == POLICY_SECCOMP_LOG)
-		log_warn("seccomp in log mode: forbidden syscalls are logged by the kernel and allowed");
+		log_warn("seccomp in log mode: a syscall off a thread's allowlist is reported "
+			 "here and allowed");
 	return caps_empty_bounding_set() ? -1 : 0;
 }
 

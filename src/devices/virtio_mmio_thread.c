@@ -88,7 +88,8 @@ int virtio_mmio_start(struct virtio_mmio *t)
 	 * signalfd and never interrupt a device mid-request. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = sandbox_thread_spawn(&t->thread, sandbox_kind_for_device(t->ops->kind), device_thread, t);
+	r = sandbox_thread_spawn(&t->thread, sandbox_kind_for_device(t->ops->kind), device_thread,
+				 t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r)
 		return r;

@@ -6,6 +6,7 @@
 #include "sandbox/seccomp_policy.h"
 
 #include <errno.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -36,6 +37,32 @@ static struct {
 /* For the SIGSYS reporter, which may only read memory prepared in advance. */
 static char syscall_names[SYSCALL_NAMES][32];
 static __thread int thread_kind = -1;
+static volatile sig_atomic_t log_mode;
+static char reported[SANDBOX_KINDS + 1][SYSCALL_NAMES]; /* log mode: once per kind and call */
+
+/*
+ * Log mode makes the trapped call on the thread's behalf from here: the one place a filter built
+ * for log mode lets through (see add_log_prologue). raw_syscall(nr, a0..a5) returns -errno or the
+ * result, as the kernel does.
+ */
+long raw_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+extern const char raw_syscall_return[];
+__asm__(".text\n"
+	".globl raw_syscall\n"
+	".type raw_syscall, @function\n"
+	"raw_syscall:\n"
+	"\tmov %rdi, %rax\n"
+	"\tmov %rsi, %rdi\n"
+	"\tmov %rdx, %rsi\n"
+	"\tmov %rcx, %rdx\n"
+	"\tmov %r8, %r10\n"
+	"\tmov %r9, %r8\n"
+	"\tmov 8(%rsp), %r9\n"
+	"\tsyscall\n"
+	".globl raw_syscall_return\n"
+	"raw_syscall_return:\n"
+	"\tret\n"
+	".size raw_syscall, . - raw_syscall\n");
 
 const char *sandbox_kind_name(enum sandbox_kind kind)
 {
@@ -149,6 +176,42 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
 	return 0;
 }
 
+/*
+ * Log mode only, ahead of libseccomp's program: x86_64 calls made from raw_syscall (the
+ * reporter's) and rt_sigreturn (the reporter returning) are allowed; the rest goes on to the
+ * allowlist, whose default action traps into the reporter.
+ */
+static int add_log_prologue(struct sock_fprog *prog)
+{
+	const uint64_t ip = (uint64_t)(uintptr_t)raw_syscall_return;
+	const unsigned ip_off = offsetof(struct seccomp_data, instruction_pointer);
+	const struct sock_filter pro[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 7),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigreturn, 4, 0),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip_off),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)ip, 0, 3),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ip_off + 4),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(ip >> 32), 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	size_t n = sizeof(pro) / sizeof(pro[0]);
+	struct sock_filter *f;
+
+	if (prog->len + n > BPF_MAXINSNS)
+		return -E2BIG;
+	f = malloc((prog->len + n) * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	memcpy(f, pro, sizeof(pro));
+	memcpy(f + n, prog->filter, prog->len * sizeof(*f));
+	free(prog->filter);
+	prog->filter = f;
+	prog->len = (unsigned short)(prog->len + n);
+	return 0;
+}
+
 /* Compiles KIND's list. Returns 0 with PROG, or -1 with ERR. */
 static int build_filter(enum sandbox_kind kind, enum policy_seccomp_mode mode,
 			struct sock_fprog *prog, char *err, size_t errlen)
@@ -163,8 +226,9 @@ static int build_filter(enum sandbox_kind kind, enum policy_seccomp_mode mode,
 	}
 	if (load_list(kind, l, err, errlen))
 		goto out;
-	/* Trap rather than kill, so the reporter can name the thread and the syscall first. */
-	ctx = seccomp_init(mode == POLICY_SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
+	/* Trap rather than kill, so the reporter can name the thread and the syscall first; in log
+	 * mode it then makes the call itself. */
+	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx || seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) ||
 	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) {
 		snprintf(err, errlen, "%s: cannot set up a libseccomp filter", kind_names[kind]);
@@ -173,6 +237,8 @@ static int build_filter(enum sandbox_kind kind, enum policy_seccomp_mode mode,
 	if (add_rules(ctx, l, text_of(kind)->path, err, errlen))
 		goto out;
 	e = export_bpf(ctx, prog);
+	if (!e && mode == POLICY_SECCOMP_LOG)
+		e = add_log_prologue(prog);
 	if (e) {
 		snprintf(err, errlen, "%s: cannot export the filter: %s", kind_names[kind],
 			 strerror(-e));
@@ -206,34 +272,53 @@ static size_t put_uint(char *buf, size_t at, size_t size, unsigned long v)
 	return at;
 }
 
-/*
- * SIGSYS from a kill-mode filter: says which thread kind made which syscall, with write(2) only,
- * then makes the very same call again. SIGSYS is blocked inside this handler, and the kernel
- * answers a trap whose signal is blocked by resetting it to the default action: the process dies
- * by SIGSYS, as SCMP_ACT_KILL_PROCESS would have killed it, but named.
- */
-static void report_sigsys(int sig, siginfo_t *si, void *ctx)
+/* Writes "bulwark: seccomp: <kind> thread made <what> <name> (<nr><tail>" with write(2) only. */
+static void report(int nr, const char *what, const char *tail)
 {
-	const greg_t *g = ((const ucontext_t *)ctx)->uc_mcontext.gregs;
-	int nr = si->si_syscall;
-	char msg[160];
+	char msg[200];
 	size_t n = 0;
 
-	(void)sig;
 	n = put_str(msg, n, sizeof(msg), "bulwark: seccomp: ");
 	n = put_str(msg, n, sizeof(msg),
 		    thread_kind >= 0 ? sandbox_kind_name((enum sandbox_kind)thread_kind)
 				     : "unknown");
-	n = put_str(msg, n, sizeof(msg), " thread made forbidden syscall ");
+	n = put_str(msg, n, sizeof(msg), what);
 	n = put_str(msg, n, sizeof(msg),
 		    nr >= 0 && nr < SYSCALL_NAMES && syscall_names[nr][0] ? syscall_names[nr]
 									  : "?");
 	n = put_str(msg, n, sizeof(msg), " (");
 	n = put_uint(msg, n, sizeof(msg) - 2, (unsigned long)(unsigned)nr);
-	n = put_str(msg, n, sizeof(msg), ")\n");
+	n = put_str(msg, n, sizeof(msg), tail);
 	(void)!write(STDERR_FILENO, msg, n);
-	syscall(nr, g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
-	syscall(SYS_exit_group, 128 + SIGSYS); /* not reached; if it were, still die */
+}
+
+/*
+ * SIGSYS from a filter: a syscall off the thread's list. Kill mode: name the thread kind and the
+ * call, then make the very same call again. SIGSYS is blocked inside this handler, and the kernel
+ * answers a trap whose signal is blocked by resetting it to the default action: the process dies
+ * by SIGSYS, as SCMP_ACT_KILL_PROCESS would have killed it, but named. Log mode: name it once per
+ * thread kind, make the call from raw_syscall (which the filter lets through) and return its
+ * result as the kernel would have. Calls that change this thread's signal mask or stack do not
+ * behave faithfully from here, which is fine for a mode meant for writing allowlists.
+ */
+static void report_sigsys(int sig, siginfo_t *si, void *ctx)
+{
+	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
+	int nr = si->si_syscall;
+	unsigned k = thread_kind >= 0 ? (unsigned)thread_kind : SANDBOX_KINDS;
+
+	(void)sig;
+	if (!log_mode) {
+		report(nr, " thread made forbidden syscall ", ")\n");
+		syscall(nr, g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
+		syscall(SYS_exit_group, 128 + SIGSYS); /* not reached; if it were, still die */
+		return;
+	}
+	if (nr < 0 || nr >= SYSCALL_NAMES ||
+	    !__atomic_exchange_n(&reported[k][nr], 1, __ATOMIC_RELAXED))
+		report(nr, " thread made syscall ", "), off its allowlist: allowed (log mode)\n");
+	g[REG_RAX] =
+	    raw_syscall(nr, g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
 }
 
 static void fill_syscall_names(void)
@@ -260,8 +345,10 @@ int seccomp_prepare(enum policy_seccomp_mode mode, char *err, size_t errlen)
 		}
 	}
 	fill_syscall_names();
+	memset(reported, 0, sizeof(reported));
+	log_mode = mode == POLICY_SECCOMP_LOG;
 	sigemptyset(&sa.sa_mask);
-	if (mode == POLICY_SECCOMP_KILL && sigaction(SIGSYS, &sa, NULL)) {
+	if (sigaction(SIGSYS, &sa, NULL)) {
 		snprintf(err, errlen, "cannot install the SIGSYS reporter: %s", strerror(errno));
 		seccomp_free_filters();
 		return -1;

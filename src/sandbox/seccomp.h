@@ -28,10 +28,11 @@ enum sandbox_kind sandbox_kind_for_device(const char *dev_kind);
 
 /*
  * Parses every embedded allowlist and compiles one BPF filter per thread kind with libseccomp,
- * to be loaded later by the threads themselves. MODE kill: a syscall off a thread's list is
- * reported on stderr ("seccomp: <kind> thread made forbidden syscall <name> (<nr>)") and kills
- * the process; MODE log: the kernel logs it (audit, dmesg) and it is allowed. Also installs the
- * SIGSYS reporter. Returns 0, or -1 with ERR saying which file, where and why.
+ * to be loaded later by the threads themselves, and installs the SIGSYS reporter, which a
+ * syscall off a thread's list traps into. MODE kill: it writes on stderr "bulwark: seccomp:
+ * <kind> thread made forbidden syscall <name> (<nr>)" and the process dies by SIGSYS. MODE log:
+ * it writes "... made syscall <name> (<nr>), off its allowlist: allowed (log mode)" once per kind
+ * and call, and makes the call. Returns 0, or -1 with ERR saying which file, where and why.
  */
 int seccomp_prepare(enum policy_seccomp_mode mode, char *err, size_t errlen);
 

@@ -17,66 +17,26 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <yaml.h>
 
-#define K(name)                                                                                    \
-	{                                                                                          \
-#name, (uint64_t)(name)                                                            \
-	}
+/* clang-format off */
+#define K(name) {#name, (uint64_t)(name)}
 
 /* The constants an allowlist may name. A name missing here is refused, never guessed. */
 static const struct {
 	const char *name;
 	uint64_t value;
 } constants[] = {
-    K(KVM_RUN),
-    K(KVM_IRQ_LINE),
-    K(KVM_IRQ_LINE_STATUS),
-    K(TCGETS),
-    K(TCSETS),
-    K(TCSETSW),
-    K(TCSETSF),
-    K(FUTEX_WAIT),
-    K(FUTEX_WAKE),
-    K(FUTEX_WAIT_BITSET),
-    K(FUTEX_WAKE_BITSET),
-    K(FUTEX_PRIVATE_FLAG),
-    K(FUTEX_CLOCK_REALTIME),
-    K(FUTEX_WAIT_PRIVATE),
-    K(FUTEX_WAKE_PRIVATE),
-    K(FUTEX_WAIT_BITSET_PRIVATE),
-    K(FUTEX_WAKE_BITSET_PRIVATE),
-    K(F_GETFL),
-    K(F_SETFL),
-    K(F_GETFD),
-    K(F_SETFD),
-    K(MADV_DONTNEED),
-    K(MADV_FREE),
-    K(PROT_NONE),
-    K(PROT_READ),
-    K(PROT_WRITE),
-    K(MAP_PRIVATE),
-    K(MAP_SHARED),
-    K(MAP_ANONYMOUS),
-    K(MAP_NORESERVE),
-    K(MAP_FIXED),
-    K(MAP_STACK),
-    K(SIG_BLOCK),
-    K(SIG_UNBLOCK),
-    K(SIG_SETMASK),
-    K(SIGSYS),
-    K(SIGUSR1),
-    K(SIGABRT),
-    K(SIGTERM),
-    K(SIGINT),
-    K(SIGHUP),
-    K(SIGKILL),
-    K(PR_SET_NAME),
-    K(O_RDONLY),
-    K(O_CLOEXEC),
-    K(O_DIRECTORY),
-    K(TUNSETOFFLOAD),
+	K(KVM_RUN), K(KVM_IRQ_LINE), K(TUNSETOFFLOAD), K(TCGETS), K(TCSETS), K(TCSETSW), K(TCSETSF),
+	K(FUTEX_WAIT), K(FUTEX_WAKE), K(FUTEX_WAIT_BITSET), K(FUTEX_WAKE_BITSET),
+	K(FUTEX_PRIVATE_FLAG), K(FUTEX_CLOCK_REALTIME), K(FUTEX_WAIT_PRIVATE), K(FUTEX_WAKE_PRIVATE),
+	K(MADV_DONTNEED), K(PROT_NONE), K(PROT_READ), K(PROT_WRITE),
+	K(SIG_BLOCK), K(SIG_UNBLOCK), K(SIG_SETMASK), K(SIGUSR1), K(SIGTERM), K(SIGINT), K(SIGHUP),
+	K(SIGKILL), K(O_RDONLY), K(O_WRONLY), K(O_RDWR), K(O_CLOEXEC), K(O_DIRECTORY),
+	K(CLOCK_MONOTONIC), K(CLOCK_REALTIME),
 };
+/* clang-format on */
 
 int seccomp_constant(const char *name, uint64_t *value)
 {

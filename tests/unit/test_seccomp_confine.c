@@ -171,18 +171,33 @@ static void allowed_syscalls_work(void **state)
 
 static void log_mode_child(void)
 {
+	long first, second;
+
 	if (sandbox_confine_thread(SANDBOX_VCPU))
 		_exit(90);
-	leave(syscall(SYS_getppid) == parent ? 7 : 8);
+	/* Off the list twice: both calls are made and answered, the report comes once. */
+	first = syscall(SYS_getppid);
+	second = syscall(SYS_getppid);
+	/* An error travels back as the kernel's: -1 with errno. */
+	if (syscall(SYS_close, 12345) != -1 || errno != EBADF)
+		leave(9);
+	leave(first == parent && second == parent ? 7 : 8);
 }
 
-static void log_mode_allows_and_survives(void **state)
+static void log_mode_reports_once_and_allows(void **state)
 {
 	char err[256];
+	const char *msg = "bulwark: seccomp: vcpu thread made syscall getppid (110), off its "
+			  "allowlist: allowed (log mode)\n";
+	const char *at;
 
 	(void)state;
 	assert_int_equal(seccomp_prepare(POLICY_SECCOMP_LOG, err, sizeof(err)), 0);
 	assert_exited(in_child(log_mode_child), 7);
+	at = strstr(out, msg);
+	assert_non_null(at);
+	assert_null(strstr(at + strlen(msg), "getppid"));
+	assert_non_null(strstr(out, "made syscall close (3)"));
 	assert_null(strstr(out, "forbidden"));
 }
 
@@ -336,7 +351,7 @@ int main(void)
 	    cmocka_unit_test_teardown(ioctl_outside_its_requests_kills, release),
 	    cmocka_unit_test_teardown(device_kind_is_named_too, release),
 	    cmocka_unit_test_teardown(allowed_syscalls_work, release),
-	    cmocka_unit_test_teardown(log_mode_allows_and_survives, release),
+	    cmocka_unit_test_teardown(log_mode_reports_once_and_allows, release),
 	    cmocka_unit_test_teardown(spawned_thread_is_confined_creator_is_not, release),
 	    cmocka_unit_test_teardown(spawn_fails_when_thread_cannot_confine, release),
 	    cmocka_unit_test(inherited_fds_above_2_closed),
