@@ -258,22 +258,23 @@ static size_t put_str(char *buf, size_t at, size_t size, const char *s)
 	return at;
 }
 
-static size_t put_uint(char *buf, size_t at, size_t size, unsigned long v)
+static size_t put_uint(char *buf, size_t at, size_t size, unsigned long v, unsigned base)
 {
 	char digits[24];
 	int n = 0;
 
 	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
+		digits[n++] = "0123456789abcdef"[v % base];
+		v /= base;
 	} while (v);
 	while (n && at < size)
 		buf[at++] = digits[--n];
 	return at;
 }
 
-/* Writes "bulwark: seccomp: <kind> thread made <what> <name> (<nr><tail>" with write(2) only. */
-static void report(int nr, const char *what, const char *tail)
+/* Writes "bulwark: seccomp: <kind> thread made <what> <name> (<nr><tail>" with write(2) only;
+ * an ioctl's request goes in the parentheses too, since an allowlist names requests. */
+static void report(int nr, unsigned long arg1, const char *what, const char *tail)
 {
 	char msg[200];
 	size_t n = 0;
@@ -287,7 +288,11 @@ static void report(int nr, const char *what, const char *tail)
 		    nr >= 0 && nr < SYSCALL_NAMES && syscall_names[nr][0] ? syscall_names[nr]
 									  : "?");
 	n = put_str(msg, n, sizeof(msg), " (");
-	n = put_uint(msg, n, sizeof(msg) - 2, (unsigned long)(unsigned)nr);
+	n = put_uint(msg, n, sizeof(msg), (unsigned long)(unsigned)nr, 10);
+	if (nr == SYS_ioctl) {
+		n = put_str(msg, n, sizeof(msg), ", request 0x");
+		n = put_uint(msg, n, sizeof(msg), arg1 & 0xffffffffUL, 16);
+	}
 	n = put_str(msg, n, sizeof(msg), tail);
 	(void)!write(STDERR_FILENO, msg, n);
 }
@@ -309,14 +314,15 @@ static void report_sigsys(int sig, siginfo_t *si, void *ctx)
 
 	(void)sig;
 	if (!log_mode) {
-		report(nr, " thread made forbidden syscall ", ")\n");
+		report(nr, (unsigned long)g[REG_RSI], " thread made forbidden syscall ", ")\n");
 		syscall(nr, g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
 		syscall(SYS_exit_group, 128 + SIGSYS); /* not reached; if it were, still die */
 		return;
 	}
 	if (nr < 0 || nr >= SYSCALL_NAMES ||
 	    !__atomic_exchange_n(&reported[k][nr], 1, __ATOMIC_RELAXED))
-		report(nr, " thread made syscall ", "), off its allowlist: allowed (log mode)\n");
+		report(nr, (unsigned long)g[REG_RSI], " thread made syscall ",
+		       "), off its allowlist: allowed (log mode)\n");
 	g[REG_RAX] =
 	    raw_syscall(nr, g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
 }
