@@ -3,6 +3,7 @@
 #include "config_devices.h"
 #include "config_yaml.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,36 +11,11 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Leading digits, saturating; none when a leading zero could mean octal to YAML 1.1. */
-static size_t decimal(const char *s, size_t len, uint64_t *v)
-{
-	size_t i;
-
-	*v = 0;
-	for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-		if (__builtin_mul_overflow(*v, 10, v) || __builtin_add_overflow(*v, s[i] - '0', v))
-			*v = UINT64_MAX;
-	return i > 1 && s[0] == '0' ? 0 : i;
-}
-
+/* The name ends up in paths and cgroup names: no dots, no slashes. */
 static int parse_name(struct cy_parser *p, const struct cy_key *k, const char *field,
 		      yaml_node_t *n, void *base)
 {
-	const char *s = NULL;
-	size_t len = 0;
-	bool ok;
-
-	if (cy_scalar(p, n, field, k->expect, true, &s, &len))
-		return -1;
-	/* The name ends up in paths and cgroup names: no dots, no slashes. */
-	ok = len <= CONFIG_NAME_MAX;
-	for (size_t i = 0; i < len && ok; i++)
-		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-';
-	if (!ok)
-		return cy_bad(p, n, field, k->expect, s, len);
-	memcpy(cy_field(base, k), s, len);
-	((char *)cy_field(base, k))[len] = '\0';
-	return 0;
+	return cy_name(p, n, field, k->expect, CONFIG_NAME_MAX, cy_field(base, k));
 }
 
 static int parse_vcpus(struct cy_parser *p, const struct cy_key *k, const char *field,
@@ -55,7 +31,7 @@ static int parse_vcpus(struct cy_parser *p, const struct cy_key *k, const char *
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return cy_err(p, n->start_mark, field, "%s, got the quoted string %s", k->expect,
 			      cy_echo(&e, s, len, true));
-	if (decimal(s, len, &v) != len)
+	if (cy_decimal(s, len, &v) != len)
 		return cy_bad(p, n, field, k->expect, s, len);
 	if (v < 1 || v > CONFIG_VCPUS_MAX)
 		return cy_err(p, n->start_mark, field, "%s, got %s", k->expect,
@@ -67,36 +43,27 @@ static int parse_vcpus(struct cy_parser *p, const struct cy_key *k, const char *
 static int parse_memory(struct cy_parser *p, const struct cy_key *k, const char *field,
 			yaml_node_t *n, void *base)
 {
-	static const struct {
-		char suffix[4];
-		uint64_t mult;
-	} units[] = {{"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}};
 	const char *s = NULL;
-	size_t len = 0, digits;
-	uint64_t v = 0, bytes;
+	size_t len = 0;
+	uint64_t bytes = 0;
 	struct cy_echo e = {0};
+	int r;
 
 	if (cy_scalar(p, n, field, k->expect, false, &s, &len))
 		return -1;
-	digits = decimal(s, len, &v);
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		if (digits == 0 || len - digits != 3 || memcmp(s + digits, units[i].suffix, 3) != 0)
-			continue;
-		if (__builtin_mul_overflow(v, units[i].mult, &bytes) || bytes < CONFIG_MEMORY_MIN ||
-		    bytes > CONFIG_MEMORY_MAX)
-			return cy_err(p, n->start_mark, field,
-				      "expected a size from %lluMiB to %lluGiB, got %s",
-				      (unsigned long long)(CONFIG_MEMORY_MIN >> 20),
-				      (unsigned long long)(CONFIG_MEMORY_MAX >> 30),
-				      cy_echo(&e, s, len, true));
-		if (bytes % 4096 != 0)
-			return cy_err(p, n->start_mark, field,
-				      "expected a multiple of 4KiB, got %s",
-				      cy_echo(&e, s, len, true));
-		*(uint64_t *)cy_field(base, k) = bytes;
-		return 0;
-	}
-	return cy_bad(p, n, field, k->expect, s, len);
+	r = cy_size(s, len, &bytes);
+	if (r == -EINVAL)
+		return cy_bad(p, n, field, k->expect, s, len);
+	if (r || bytes < CONFIG_MEMORY_MIN || bytes > CONFIG_MEMORY_MAX)
+		return cy_err(
+		    p, n->start_mark, field, "expected a size from %lluMiB to %lluGiB, got %s",
+		    (unsigned long long)(CONFIG_MEMORY_MIN >> 20),
+		    (unsigned long long)(CONFIG_MEMORY_MAX >> 30), cy_echo(&e, s, len, true));
+	if (bytes % 4096 != 0)
+		return cy_err(p, n->start_mark, field, "expected a multiple of 4KiB, got %s",
+			      cy_echo(&e, s, len, true));
+	*(uint64_t *)cy_field(base, k) = bytes;
+	return 0;
 }
 
 static int parse_cmdline(struct cy_parser *p, const struct cy_key *k, const char *field,
@@ -138,6 +105,7 @@ static const struct cy_key keys[] = {
     KEY(nics, false, config_parse_nics, "expected a sequence of nics"),
     KEY(rng, false, cy_key_bool, "expected true or false"),
     KEY(virtio_cmdline, false, cy_key_bool, "expected true or false"),
+    KEY(policy, false, cy_key_path, "expected a path"),
 };
 
 static const struct cy_table root_table = {.keys = keys, .nkeys = ARRAY_SIZE(keys)};
@@ -196,6 +164,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->kernel);
 	free(cfg->initrd);
 	free(cfg->cmdline);
+	free(cfg->policy);
 	/* Every slot, not just ndisks: a refused item may already own its path. */
 	for (size_t i = 0; i < ARRAY_SIZE(cfg->disks); i++)
 		free(cfg->disks[i].path);

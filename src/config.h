@@ -16,8 +16,9 @@
 #define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
 #define CONFIG_DISKS_MAX 8
 #define CONFIG_NICS_MAX 4
-#define CONFIG_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
-#define CONFIG_TAP_MAX 15    /* IFNAMSIZ - 1 */
+#define CONFIG_SERIAL_MAX 20  /* VIRTIO_BLK_ID_BYTES */
+#define CONFIG_TAP_MAX 15     /* IFNAMSIZ - 1 */
+#define CONFIG_SEGMENT_MAX 32 /* POLICY_SEGMENT_NAME_MAX */
 
 /* Where a value stood in the config file, so later checks can name it. */
 struct config_loc {
@@ -33,11 +34,18 @@ struct config_disk {
 	struct config_loc loc, loc_path, loc_read_only, loc_serial; /* loc: the item itself */
 };
 
-/* nics[i]: a tap device served by virtio-net. */
+/*
+ * nics[i]: a tap device served by virtio-net. Its segment (of the policy's network section) and
+ * its own addresses are what the frame filter (issue 5) holds the guest to; an address is
+ * present when its loc's line is not 0.
+ */
 struct config_nic {
 	char tap[CONFIG_TAP_MAX + 1];
 	uint8_t mac[6]; /* unicast; default 02:xx derived from the VM name and i */
-	struct config_loc loc, loc_tap, loc_mac;
+	char segment[CONFIG_SEGMENT_MAX + 1]; /* "" when not given */
+	uint8_t ipv4[4];		      /* network byte order */
+	uint8_t ipv6[16];
+	struct config_loc loc, loc_tap, loc_mac, loc_segment, loc_ipv4, loc_ipv6;
 };
 
 struct vm_config {
@@ -55,8 +63,9 @@ struct vm_config {
 	bool rng; /* a virtio-rng device */
 	/* Also describe virtio devices as virtio_mmio.device= on the kernel command line. */
 	bool virtio_cmdline;
+	char *policy; /* resolved against the config file's folder; NULL: the built-in default */
 	struct config_loc loc_name, loc_vcpus, loc_memory, loc_kernel, loc_initrd, loc_cmdline;
-	struct config_loc loc_disks, loc_nics, loc_rng, loc_virtio_cmdline;
+	struct config_loc loc_disks, loc_nics, loc_rng, loc_virtio_cmdline, loc_policy;
 };
 
 /* A refusal: "FILE:LINE:COLUMN: field: what was expected". */

@@ -1,6 +1,7 @@
 /* config_devices.c: the disks and nics items of the VM config, their checks and defaults. */
 #include "config_devices.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,29 +24,6 @@ static int parse_serial(struct cy_parser *p, const struct cy_key *k, const char 
 		if (!printable(s[i]))
 			return cy_bad(p, n, field, k->expect, s, len);
 	if (len > CONFIG_SERIAL_MAX)
-		return cy_bad(p, n, field, k->expect, s, len);
-	memcpy(cy_field(base, k), s, len);
-	((char *)cy_field(base, k))[len] = '\0';
-	return 0;
-}
-
-/*
- * What the kernel's dev_valid_name() takes, less '%' (TUNSETIFF would make "tap%d" a new device
- * rather than open ours) and bytes outside printable ASCII (they would end up in messages).
- */
-static int parse_tap(struct cy_parser *p, const struct cy_key *k, const char *field, yaml_node_t *n,
-		     void *base)
-{
-	const char *s = NULL;
-	size_t len = 0;
-	bool ok;
-
-	if (cy_scalar(p, n, field, k->expect, true, &s, &len))
-		return -1;
-	ok = len <= CONFIG_TAP_MAX && !cy_is_one_of(s, len, (const char *const[]){".", "..", NULL});
-	for (size_t i = 0; i < len && ok; i++)
-		ok = printable(s[i]) && !strchr(" /:%", s[i]);
-	if (!ok)
 		return cy_bad(p, n, field, k->expect, s, len);
 	memcpy(cy_field(base, k), s, len);
 	((char *)cy_field(base, k))[len] = '\0';
@@ -96,6 +74,50 @@ static int parse_mac(struct cy_parser *p, const struct cy_key *k, const char *fi
 	return 0;
 }
 
+static int parse_segment(struct cy_parser *p, const struct cy_key *k, const char *field,
+			 yaml_node_t *n, void *base)
+{
+	return cy_name(p, n, field, k->expect, CONFIG_SEGMENT_MAX, cy_field(base, k));
+}
+
+/*
+ * The NIC's own unicast address: the one its guest may send from. Written without a prefix; the
+ * segment's ranges say the rest.
+ */
+static int parse_ip(struct cy_parser *p, const struct cy_key *k, const char *field, yaml_node_t *n,
+		    void *base)
+{
+	bool v6 = k->off == offsetof(struct config_nic, ipv6);
+	const char *s = NULL;
+	size_t len = 0;
+	char buf[INET6_ADDRSTRLEN];
+	static const uint8_t zero[16], loop6[16] = {[15] = 1};
+	uint8_t a[16] = {0};
+	struct cy_echo e = {0};
+	bool unicast;
+
+	if (cy_scalar(p, n, field, k->expect, true, &s, &len))
+		return -1;
+	if (len >= sizeof(buf))
+		return cy_bad(p, n, field, k->expect, s, len);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, buf, a) != 1)
+		return cy_bad(p, n, field, k->expect, s, len);
+	/* 224/4 is multicast, 240/4 reserved (with the broadcast address), ff00::/8 multicast. */
+	if (v6)
+		unicast = memcmp(a, zero, 16) != 0 && memcmp(a, loop6, 16) != 0 && a[0] != 0xff;
+	else
+		unicast = memcmp(a, zero, 4) != 0 && a[0] != 127 && a[0] < 224;
+	if (!unicast)
+		return cy_err(p, n->start_mark, field,
+			      "expected a unicast address (not unspecified, loopback, multicast or "
+			      "broadcast), got %s",
+			      cy_echo(&e, s, len, true));
+	memcpy(cy_field(base, k), a, v6 ? 16 : 4);
+	return 0;
+}
+
 #define DISK_KEY(...) CY_KEY(struct config_disk, __VA_ARGS__)
 #define NIC_KEY(...) CY_KEY(struct config_nic, __VA_ARGS__)
 
@@ -110,8 +132,13 @@ static const struct cy_key disk_keys[] = {
 };
 
 static const struct cy_key nic_keys[] = {
-    NIC_KEY(tap, true, parse_tap, tap_expect),
+    NIC_KEY(tap, true, cy_key_ifname, tap_expect),
     NIC_KEY(mac, false, parse_mac, "expected a MAC address such as \"52:54:00:12:34:56\""),
+    NIC_KEY(segment, false, parse_segment,
+	    "expected a segment name: 1 to " CY_STR(CONFIG_SEGMENT_MAX) " characters from a-z, "
+									"0-9 and -"),
+    NIC_KEY(ipv4, false, parse_ip, "expected an IPv4 address such as 10.0.1.5"),
+    NIC_KEY(ipv6, false, parse_ip, "expected an IPv6 address such as \"fd00:1::5\""),
 };
 
 static const struct cy_table disk_table = {disk_keys, ARRAY_SIZE(disk_keys),

@@ -80,6 +80,37 @@ const char *cy_echo(struct cy_echo *e, const char *s, size_t len, bool quote)
 	return e->s;
 }
 
+size_t cy_decimal(const char *s, size_t len, uint64_t *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		if (__builtin_mul_overflow(*v, 10, v) || __builtin_add_overflow(*v, s[i] - '0', v))
+			*v = UINT64_MAX;
+	return i > 1 && s[0] == '0' ? 0 : i;
+}
+
+int cy_size(const char *s, size_t len, uint64_t *bytes)
+{
+	static const struct {
+		char suffix[4];
+		unsigned shift;
+	} units[] = {{"KiB", 10}, {"MiB", 20}, {"GiB", 30}};
+	uint64_t v = 0;
+	size_t digits = cy_decimal(s, len, &v);
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (digits == 0 || len - digits != 3 || memcmp(s + digits, units[i].suffix, 3) != 0)
+			continue;
+		if (v > UINT64_MAX >> units[i].shift)
+			return -ERANGE;
+		*bytes = v << units[i].shift;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 bool cy_is_one_of(const char *s, size_t len, const char *const *words)
 {
 	for (; *words; words++)
@@ -204,6 +235,44 @@ int cy_key_path(struct cy_parser *p, const struct cy_key *k, const char *field, 
 		void *base)
 {
 	return cy_path(p, n, field, k->expect, cy_field(base, k));
+}
+
+/* Copies S (LEN bytes, checked) into OUT as a string. */
+static int copy_out(const char *s, size_t len, char *out)
+{
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+int cy_name(struct cy_parser *p, yaml_node_t *n, const char *field, const char *expect, size_t max,
+	    char *out)
+{
+	const char *s = NULL;
+	size_t len = 0;
+	bool ok;
+
+	if (cy_scalar(p, n, field, expect, true, &s, &len))
+		return -1;
+	ok = len <= max;
+	for (size_t i = 0; i < len && ok; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-';
+	return ok ? copy_out(s, len, out) : cy_bad(p, n, field, expect, s, len);
+}
+
+int cy_key_ifname(struct cy_parser *p, const struct cy_key *k, const char *field, yaml_node_t *n,
+		  void *base)
+{
+	const char *s = NULL;
+	size_t len = 0;
+	bool ok;
+
+	if (cy_scalar(p, n, field, k->expect, true, &s, &len))
+		return -1;
+	ok = len <= CONFIG_TAP_MAX && !cy_is_one_of(s, len, (const char *const[]){".", "..", NULL});
+	for (size_t i = 0; i < len && ok; i++)
+		ok = s[i] > 0x20 && s[i] < 0x7f && !strchr("/:%", s[i]);
+	return ok ? copy_out(s, len, cy_field(base, k)) : cy_bad(p, n, field, k->expect, s, len);
 }
 
 static const char *key_list(const struct cy_table *t, char *buf, size_t cap)

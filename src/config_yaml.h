@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <yaml.h>
 
 #define CY_FILE_MAX (1 << 20) /* bounds what libyaml allocates for one file */
@@ -53,6 +54,18 @@ struct cy_echo {
 /* Untrusted text for a message: printable ASCII as is, the rest as \xNN, cut at CY_ECHO_MAX. */
 const char *cy_echo(struct cy_echo *e, const char *s, size_t len, bool quote);
 
+/*
+ * Leading decimal digits of S as *V, saturating at UINT64_MAX. Returns how many there were, or 0
+ * for a leading zero followed by more digits (octal to a YAML 1.1 reader).
+ */
+size_t cy_decimal(const char *s, size_t len, uint64_t *v);
+
+/*
+ * An integer with a KiB, MiB or GiB suffix, as *BYTES. Returns 0, -EINVAL for another form (no
+ * digits, another unit, no unit) or -ERANGE when the bytes do not fit 64 bits.
+ */
+int cy_size(const char *s, size_t len, uint64_t *bytes);
+
 /* Whether S (LEN bytes) is one of the NULL-terminated WORDS. */
 bool cy_is_one_of(const char *s, size_t len, const char *const *words);
 
@@ -98,6 +111,19 @@ static inline void *cy_field(void *base, const struct cy_key *k)
 {
 	return (char *)base + k->off;
 }
+
+/* A name of 1 to MAX characters from a-z, 0-9 and - (safe in paths, cgroup and segment names),
+ * copied into OUT (MAX + 1 bytes). */
+int cy_name(struct cy_parser *p, yaml_node_t *n, const char *field, const char *expect, size_t max,
+	    char *out);
+
+/*
+ * A network interface name as the kernel's dev_valid_name() takes it, less '%' (TUNSETIFF would
+ * make "tap%d" a new device rather than open ours) and bytes outside printable ASCII (they would
+ * end up in messages), copied into the char[CONFIG_TAP_MAX + 1] value of K.
+ */
+int cy_key_ifname(struct cy_parser *p, const struct cy_key *k, const char *field, yaml_node_t *n,
+		  void *base);
 
 /* Ready-made parse functions: cy_bool() (its own EXPECT) or cy_path() into the value of K. */
 int cy_key_bool(struct cy_parser *p, const struct cy_key *k, const char *field, yaml_node_t *n,

@@ -5,6 +5,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bulwark=${BULWARK_BIN:-$repo/build/bulwark}
 kernel=$repo/.cache/guest-kernel/vmlinuz
 test_initrd=$repo/.cache/guest/test-initrd.cpio.gz
+# The cases' guests go up to 4 vCPUs and 4 GiB, beyond the built-in default policy.
+test_policy=$repo/tests/integration/policy-test.yaml
 work=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-it.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 passed=0
@@ -25,7 +27,8 @@ not_ok() {
     fi
 }
 
-# make_config NAME VCPUS MEMORY CMDLINE [KERNEL] [INITRD]: writes $work/NAME.yaml, prints its path.
+# make_config NAME VCPUS MEMORY CMDLINE [KERNEL] [INITRD]: writes $work/NAME.yaml (under
+# $test_policy), prints its path.
 make_config() {
     local cfg=$work/$1.yaml
     {
@@ -35,6 +38,7 @@ make_config() {
         echo "kernel: ${5:-$kernel}"
         [[ ${6-$test_initrd} ]] && echo "initrd: ${6-$test_initrd}"
         echo "cmdline: \"$4\""
+        echo "policy: $test_policy"
     } >"$cfg"
     echo "$cfg"
 }

@@ -47,6 +47,8 @@ vm_command() {
                 [[ -n $mac ]] && echo "    mac: \"$mac\""
             done
             ((vm_rng)) && echo "rng: true"
+            # Allows what the cases and benchmarks boot (up to 4 vCPUs, 4 GiB).
+            echo "policy: $vm_repo/tests/integration/policy-test.yaml"
         } >"$cfg"
         vm_cmd=("$vm_bulwark" run "$cfg")
         return 0

@@ -120,7 +120,7 @@ static void test_unknown_key(void **state)
 	(void)state;
 	refused("name: a\nkernel: k\n\n\n\n\nfrobnicate: 1\n",
 		"vm.yaml:7:1: frobnicate: unknown key (expected one of name, vcpus, memory, "
-		"kernel, initrd, cmdline, disks, nics, rng, virtio_cmdline)");
+		"kernel, initrd, cmdline, disks, nics, rng, virtio_cmdline, policy)");
 	/* Keys are case-sensitive. */
 	refused_with("Name: a\n", "vm.yaml:1:1: Name: unknown key");
 }
