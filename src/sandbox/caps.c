@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <linux/close_range.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -61,13 +62,21 @@ int caps_empty_bounding_set(void)
 	return 0;
 }
 
-int caps_drop_thread(void)
+int caps_drop_thread(int keep)
 {
+	bool kept = false;
+
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;
+	if (keep >= 0) {
+		capng_get_caps_process();
+		kept = capng_have_capability(CAPNG_EFFECTIVE, (unsigned)keep);
+	}
 	/* capset(2) acts on the calling thread alone: the others keep what they hold until they
 	 * drop it themselves. Emptying permitted empties the ambient set too. */
 	capng_clear(CAPNG_SELECT_CAPS);
+	if (kept && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, (unsigned)keep))
+		return -EINVAL;
 	if (capng_apply(CAPNG_SELECT_CAPS))
 		return -EPERM;
 	return 0;

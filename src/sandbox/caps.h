@@ -16,7 +16,8 @@ int caps_close_inherited_fds(void);
 int caps_empty_bounding_set(void);
 
 /* Drops every capability (effective, permitted, inheritable; ambient follows) of the calling
- * thread only, and sets no_new_privs on it. Returns 0 or -errno. */
-int caps_drop_thread(void);
+ * thread only, but KEEP (a CAP_* number, or -1 for none) if held, and sets no_new_privs on it.
+ * Returns 0 or -errno. */
+int caps_drop_thread(int keep);
 
 #endif

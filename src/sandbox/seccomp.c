@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -397,7 +398,8 @@ int sandbox_confine_thread(enum sandbox_kind kind)
 		return 0;
 	if ((unsigned)kind >= SANDBOX_KINDS)
 		return -EINVAL;
-	r = caps_drop_thread();
+	/* The jail's supervisor runs as root and signals a VMM that runs as the policy's uid. */
+	r = caps_drop_thread(kind == SANDBOX_SUPERVISOR ? CAP_KILL : -1);
 	if (r)
 		return r;
 	/* Device threads are born with every signal blocked; a blocked SIGSYS would kill without

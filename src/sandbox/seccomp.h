@@ -44,7 +44,8 @@ bool seccomp_prepared(void);
 void seccomp_free_filters(void);
 
 /*
- * Confines the calling thread as KIND: no_new_privs, no capabilities, SIGSYS unblocked for the
+ * Confines the calling thread as KIND: no_new_privs, no capabilities (the supervisor keeps
+ * CAP_KILL, to signal a VMM running under another uid), SIGSYS unblocked for the
  * reporter, then its own filter (no TSYNC: other threads keep theirs). A thread calls this as its
  * first act; the main thread after it has spawned every other thread, which would otherwise
  * inherit its filter. Returns 0 (also when nothing was prepared) or -errno.

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
@@ -193,6 +194,40 @@ static void vmm_thread_may_restore_the_terminal(void **state)
 	assert_exited(in_child(vmm_restores_a_terminal), 7);
 }
 
+/* This process's effective capabilities, read with open, read and close only; ~0 on failure. */
+static unsigned long long cap_eff(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	const char *at;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return ~0ULL;
+	buf[n] = 0;
+	at = strstr(buf, "CapEff:\t");
+	return at ? strtoull(at + 8, NULL, 16) : ~0ULL;
+}
+
+/* The jail's supervisor keeps CAP_KILL alone, and may read a file (memory.events) on its list. */
+static void supervisor_reads_its_status(void)
+{
+	unsigned long long kill_bit = 1ULL << CAP_KILL, had = cap_eff() & kill_bit;
+
+	if (sandbox_confine_thread(SANDBOX_SUPERVISOR))
+		_exit(90);
+	syscall(SYS_exit_group, cap_eff() == had ? 7 : 8);
+}
+
+static void supervisor_keeps_only_cap_kill(void **state)
+{
+	(void)state;
+	prepare();
+	assert_exited(in_child(supervisor_reads_its_status), 7);
+}
+
 static void log_mode_child(void)
 {
 	long first, second;
@@ -336,26 +371,14 @@ static void inherited_fds_above_2_closed(void **state)
 static void bounding_child(void)
 {
 	static const char *const empty[] = {"CapBnd:\t0000000000000000", NULL};
-	char buf[4096];
-	unsigned long long eff = 0;
-	int fd;
-	ssize_t n;
-	char *at;
+	unsigned long long eff = cap_eff();
 
-	fd = open("/proc/self/status", O_RDONLY);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (eff == ~0ULL)
 		_exit(90);
-	buf[n] = 0;
-	at = strstr(buf, "CapEff:\t");
-	if (at)
-		eff = strtoull(at + 8, NULL, 16);
 	if (caps_empty_bounding_set())
 		_exit(91);
-	/* CAP_SETPCAP (8) decides: with it the set is emptied, without it the log says why not. */
-	if (eff & (1ULL << 8))
+	/* CAP_SETPCAP decides: with it the set is emptied, without it the log says why not. */
+	if (eff & (1ULL << CAP_SETPCAP))
 		_exit(status_has(getpid(), empty) ? 0 : 92);
 	_exit(0);
 }
@@ -376,6 +399,7 @@ int main(void)
 	    cmocka_unit_test_teardown(device_kind_is_named_too, release),
 	    cmocka_unit_test_teardown(allowed_syscalls_work, release),
 	    cmocka_unit_test_teardown(vmm_thread_may_restore_the_terminal, release),
+	    cmocka_unit_test_teardown(supervisor_keeps_only_cap_kill, release),
 	    cmocka_unit_test_teardown(log_mode_reports_once_and_allows, release),
 	    cmocka_unit_test_teardown(spawned_thread_is_confined_creator_is_not, release),
 	    cmocka_unit_test_teardown(spawn_fails_when_thread_cannot_confine, release),
