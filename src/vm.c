@@ -6,6 +6,7 @@
 #include "kvm/vcpu.h"
 #include "kvm/x86_boot.h"
 #include "log.h"
+#include "sandbox/seccomp.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -274,7 +275,7 @@ int vm_run(struct vm *vm)
 {
 	struct console con;
 	sigset_t stop_signals;
-	int sig_fd, status;
+	int sig_fd, status, r;
 	enum vm_stop_reason why;
 
 	/* Termination signals arrive on a signalfd; vCPU threads inherit the blocked mask. */
@@ -299,13 +300,20 @@ int vm_run(struct vm *vm)
 	if (vm_devices_start(&vm->devs))
 		vm_request_stop(vm, VM_STOP_ERROR);
 	for (unsigned i = 0; i < vm->nvcpus && vm_stop_reason(vm) == VM_RUNNING; i++) {
-		int r = vcpu_start(&vm->vcpus[i]);
+		r = vcpu_start(&vm->vcpus[i]);
 
 		if (r) {
 			log_err("vcpu%u: cannot start its thread: %s", i, strerror(-r));
 			vm_request_stop(vm, VM_STOP_ERROR);
 			break;
 		}
+	}
+	/* Issue 4: every thread is running, so the vmm thread's filter can no longer be inherited;
+	 * from here it waits, tears down and holds no capabilities. */
+	r = sandbox_confine_thread(SANDBOX_VMM);
+	if (r) {
+		log_err("cannot confine the vmm thread: %s", strerror(-r));
+		vm_request_stop(vm, VM_STOP_ERROR);
 	}
 	wait_for_stop(vm, &con, sig_fd);
 	for (unsigned i = 0; i < vm->nvcpus; i++)

@@ -4,10 +4,12 @@
 #include "kvm/cpuid.h"
 #include "kvm/x86_boot.h"
 #include "log.h"
+#include "sandbox/thread.h"
 #include "vm.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -238,11 +240,16 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *v)
 {
-	int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	char name[16];
+	/* Issue 4: the thread confines itself (seccomp kind vcpu, no capabilities) before it runs
+	 * the guest; if it cannot, it never does. */
+	int r = sandbox_thread_spawn(&v->thread, SANDBOX_VCPU, vcpu_thread, v);
 
 	if (r)
-		return -r;
+		return r;
 	v->started = true;
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	pthread_setname_np(v->thread, name); /* names it in top -H and seccomp's kernel log */
 	return 0;
 }
 

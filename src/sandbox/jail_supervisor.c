@@ -3,6 +3,7 @@
 #include "sandbox/jail_supervisor.h"
 
 #include "log.h"
+#include "sandbox/seccomp.h"
 
 #include <errno.h>
 #include <string.h>
@@ -57,9 +58,13 @@ int supervise(pid_t child, struct cgroup *cg, const struct policy_cgroup *pc,
 	int status = 0, verdict;
 	long long oom = -1;
 
-	/* SECCOMP: sandbox_confine_thread(supervisor) goes here (the seccomp helper's). From here
-	 * the supervisor calls rt_sigtimedwait, wait4, kill, openat+read (memory.events), rmdir,
-	 * nanosleep, write (stderr), close, munmap/exit_group. */
+	/* The one part of bulwark left outside the jail confines itself too: from here it only
+	 * waits, forwards signals (keeping CAP_KILL alone), reads memory.events, removes the cgroup
+	 * and logs (policies/seccomp/supervisor.yaml). Failing that, the VM does not run. */
+	if (sandbox_confine_thread(SANDBOX_SUPERVISOR)) {
+		log_err("supervisor: cannot confine itself; stopping the VMM (pid %d)", (int)child);
+		kill(child, SIGKILL);
+	}
 	log_info("supervisor: waiting for the VMM (pid %d)", (int)child);
 	for (;;) {
 		siginfo_t si;
