@@ -2,6 +2,7 @@
 #include "boot_files.h"
 #include "config.h"
 #include "log.h"
+#include "net/net_cmd.h"
 #include "sandbox/caps.h"
 #include "sandbox/jail.h"
 #include "sandbox/policy.h"
@@ -10,6 +11,7 @@
 #include "vm_devices.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +22,10 @@ static const char usage[] =
     "usage: bulwark [--verbose] run FILE     boot the VM that FILE describes\n"
     "       bulwark validate FILE            check FILE and the files it names, start nothing\n"
     "       bulwark policy check FILE        check the policy FILE and show what it allows\n"
+    "       bulwark net up FILE              as root: create FILE's taps (owned by its policy's\n"
+    "                                        sandbox uid/gid, else the invoking user) and attach\n"
+    "                                        them to their segments' bridges, VLANs set\n"
+    "       bulwark net down FILE            as root: delete FILE's taps (bridges stay)\n"
     "       bulwark --help | --version\n"
     "\n"
     "Exit status: 0 when the guest powered off or rebooted, 1 on a runtime failure,\n"
@@ -157,6 +163,21 @@ static int cmd_run(const char *path)
 	return r;
 }
 
+/* `net up|down`: the config and its policy loaded and checked as run loads them; no boot files. */
+static int cmd_net(bool up, const char *path)
+{
+	struct vm_config cfg;
+	struct policy pol;
+	int r = load(path, &cfg, &pol, NULL);
+
+	if (r)
+		return r;
+	r = up ? net_up(&cfg, &pol) : net_down(&cfg, &pol);
+	policy_free(&pol);
+	config_free(&cfg);
+	return r;
+}
+
 static int cmd_policy_check(const char *path)
 {
 	struct policy pol;
@@ -205,6 +226,9 @@ int main(int argc, char **argv)
 		return cmd_validate(argv[i + 1]);
 	if (i + 3 == argc && !strcmp(argv[i], "policy") && !strcmp(argv[i + 1], "check"))
 		return cmd_policy_check(argv[i + 2]);
+	if (i + 3 == argc && !strcmp(argv[i], "net") &&
+	    (!strcmp(argv[i + 1], "up") || !strcmp(argv[i + 1], "down")))
+		return cmd_net(!strcmp(argv[i + 1], "up"), argv[i + 2]);
 	fprintf(stderr, "bulwark: bad arguments\n%s", usage);
 	return EXIT_USAGE;
 }
