@@ -1,0 +1,321 @@
+/* test_netlink.c: the rtnetlink requests of `bulwark net`, built into buffers and read back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_bridge.h>
+#include <linux/if_link.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "net/netlink.h"
+
+static uint64_t buf[NL_BUF_SIZE / sizeof(uint64_t)];
+
+/* Up to 8 attributes of one level, by type. */
+struct attrs {
+	const struct nlattr *a[IFLA_MAX + 1];
+	unsigned n;
+};
+
+static int collect(const struct nlattr *a, void *data)
+{
+	struct attrs *t = data;
+	uint16_t type = mnl_attr_get_type(a);
+
+	assert_true(type <= IFLA_MAX);
+	assert_null(t->a[type]); /* no attribute twice */
+	t->a[type] = a;
+	t->n++;
+	return MNL_CB_OK;
+}
+
+static const struct ifinfomsg *header(const struct nlmsghdr *nlh, uint16_t type, uint16_t flags,
+				      struct attrs *t)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+	assert_int_equal(nlh->nlmsg_type, type);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK | flags);
+	assert_int_equal(nlh->nlmsg_seq, 77);
+	assert_true(mnl_nlmsg_get_payload_len(nlh) >= sizeof(*ifi));
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(mnl_attr_parse(nlh, sizeof(*ifi), collect, t), MNL_CB_OK);
+	return ifi;
+}
+
+static void nested(const struct nlattr *a, struct attrs *t)
+{
+	assert_non_null(a);
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(mnl_attr_parse_nested(a, collect, t), MNL_CB_OK);
+}
+
+static void test_getlink(void **state)
+{
+	struct attrs t;
+	const struct ifinfomsg *ifi = header(nl_msg_getlink(buf, 77, "tap0"), RTM_GETLINK, 0, &t);
+
+	(void)state;
+	assert_int_equal(ifi->ifi_family, AF_UNSPEC);
+	assert_int_equal(ifi->ifi_index, 0);
+	assert_int_equal(t.n, 1);
+	assert_string_equal(mnl_attr_get_str(t.a[IFLA_IFNAME]), "tap0");
+}
+
+static void test_newbridge(void **state)
+{
+	struct attrs t, info;
+	const struct ifinfomsg *ifi =
+	    header(nl_msg_newbridge(buf, 77, "br-web"), RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &t);
+
+	(void)state;
+	assert_int_equal(ifi->ifi_index, 0);
+	assert_int_equal(t.n, 2);
+	assert_string_equal(mnl_attr_get_str(t.a[IFLA_IFNAME]), "br-web");
+	nested(t.a[IFLA_LINKINFO], &info);
+	assert_int_equal(info.n, 1);
+	assert_string_equal(mnl_attr_get_str(info.a[IFLA_INFO_KIND]), "bridge");
+}
+
+static void test_vlan_filtering(void **state)
+{
+	struct attrs t, info, data;
+	const struct ifinfomsg *ifi =
+	    header(nl_msg_vlan_filtering(buf, 77, 9), RTM_NEWLINK, 0, &t);
+
+	(void)state;
+	assert_int_equal(ifi->ifi_index, 9);
+	assert_int_equal(t.n, 1);
+	nested(t.a[IFLA_LINKINFO], &info);
+	assert_int_equal(info.n, 2);
+	assert_string_equal(mnl_attr_get_str(info.a[IFLA_INFO_KIND]), "bridge");
+	nested(info.a[IFLA_INFO_DATA], &data);
+	assert_int_equal(data.n, 1);
+	assert_int_equal(mnl_attr_validate(data.a[IFLA_BR_VLAN_FILTERING], MNL_TYPE_U8), 0);
+	assert_int_equal(mnl_attr_get_u8(data.a[IFLA_BR_VLAN_FILTERING]), 1);
+}
+
+static void test_setlink(void **state)
+{
+	struct attrs t;
+	const struct ifinfomsg *ifi = header(nl_msg_setlink(buf, 77, 4, 9), RTM_SETLINK, 0, &t);
+
+	(void)state;
+	assert_int_equal(ifi->ifi_index, 4);
+	assert_int_equal(ifi->ifi_flags, IFF_UP);
+	assert_int_equal(ifi->ifi_change, IFF_UP);
+	assert_int_equal(t.n, 1);
+	assert_int_equal(mnl_attr_get_u32(t.a[IFLA_MASTER]), 9);
+	/* Without a bridge, no IFLA_MASTER at all: an existing master stays. */
+	ifi = header(nl_msg_setlink(buf, 77, 4, 0), RTM_SETLINK, 0, &t);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(ifi->ifi_flags, IFF_UP);
+}
+
+static void check_port_vlan(bool del, uint16_t vid, uint16_t flags)
+{
+	struct attrs t, spec;
+	const struct bridge_vlan_info *v;
+	const struct ifinfomsg *ifi = header(nl_msg_port_vlan(buf, 77, 4, vid, flags, del),
+					     del ? RTM_DELLINK : RTM_SETLINK, 0, &t);
+
+	assert_int_equal(ifi->ifi_family, AF_BRIDGE);
+	assert_int_equal(ifi->ifi_index, 4);
+	assert_int_equal(t.n, 1);
+	nested(t.a[IFLA_AF_SPEC], &spec);
+	/* No IFLA_BRIDGE_FLAGS: the port, not the bridge device ("self"). */
+	assert_int_equal(spec.n, 1);
+	assert_int_equal(mnl_attr_get_payload_len(spec.a[IFLA_BRIDGE_VLAN_INFO]), sizeof(*v));
+	v = mnl_attr_get_payload(spec.a[IFLA_BRIDGE_VLAN_INFO]);
+	assert_int_equal(v->vid, vid);
+	assert_int_equal(v->flags, flags);
+}
+
+static void test_port_vlan(void **state)
+{
+	(void)state;
+	check_port_vlan(false, 101, 0); /* tagged: neither PVID nor untagged */
+	check_port_vlan(true, 1, 0);
+	check_port_vlan(false, 4094, BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED);
+}
+
+static void test_dellink(void **state)
+{
+	struct attrs t;
+	const struct ifinfomsg *ifi = header(nl_msg_dellink(buf, 77, 12), RTM_DELLINK, 0, &t);
+
+	(void)state;
+	assert_int_equal(ifi->ifi_family, AF_UNSPEC);
+	assert_int_equal(ifi->ifi_index, 12);
+	assert_int_equal(t.n, 0);
+}
+
+/* A kernel-like RTM_NEWLINK for link 7: IFNAME, MASTER 3 (when given), LINKINFO of KIND. */
+static struct nlmsghdr *reply(const char *kind, unsigned master)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_index = 7;
+	ifi->ifi_flags = IFF_UP | IFF_BROADCAST;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, "tap0");
+	mnl_attr_put_u32(nlh, IFLA_MTU, 1500);
+	if (master)
+		mnl_attr_put_u32(nlh, IFLA_MASTER, master);
+	if (kind) {
+		struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+		struct nlattr *data;
+
+		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+		if (!strcmp(kind, "tun")) {
+			mnl_attr_put_u8(nlh, IFLA_TUN_TYPE, IFF_TAP);
+			mnl_attr_put_u8(nlh, IFLA_TUN_PI, 0);
+			mnl_attr_put_u8(nlh, IFLA_TUN_VNET_HDR, 1);
+			mnl_attr_put_u8(nlh, IFLA_TUN_PERSIST, 1);
+			mnl_attr_put_u8(nlh, IFLA_TUN_MULTI_QUEUE, 0);
+			mnl_attr_put_u32(nlh, IFLA_TUN_OWNER, 65534);
+			mnl_attr_put_u32(nlh, IFLA_TUN_GROUP, 100);
+		} else if (!strcmp(kind, "bridge")) {
+			mnl_attr_put_u32(nlh, IFLA_BR_FORWARD_DELAY, 1500);
+			mnl_attr_put_u8(nlh, IFLA_BR_VLAN_FILTERING, 1);
+		}
+		mnl_attr_nest_end(nlh, data);
+		mnl_attr_nest_end(nlh, info);
+	}
+	return nlh;
+}
+
+static void test_parse_tap(void **state)
+{
+	struct nl_link l;
+
+	(void)state;
+	assert_int_equal(nl_link_parse(reply("tun", 3), &l), 0);
+	assert_int_equal(l.index, 7);
+	assert_true(l.flags & IFF_UP);
+	assert_int_equal(l.master, 3);
+	assert_string_equal(l.kind, "tun");
+	assert_true(l.tun_data);
+	assert_int_equal(l.tun_type, IFF_TAP);
+	assert_true(l.tun_persist);
+	assert_false(l.tun_multi_queue);
+	assert_true(l.has_owner && l.has_group);
+	assert_int_equal(l.owner, 65534);
+	assert_int_equal(l.group, 100);
+	assert_false(l.has_vlan_filtering);
+}
+
+static void test_parse_bridge_and_plain(void **state)
+{
+	struct nl_link l;
+
+	(void)state;
+	assert_int_equal(nl_link_parse(reply("bridge", 0), &l), 0);
+	assert_string_equal(l.kind, "bridge");
+	assert_int_equal(l.master, 0);
+	assert_true(l.has_vlan_filtering && l.vlan_filtering);
+	assert_false(l.tun_data);
+	/* A physical NIC: no IFLA_LINKINFO, no kind. */
+	assert_int_equal(nl_link_parse(reply(NULL, 0), &l), 0);
+	assert_string_equal(l.kind, "");
+	assert_false(l.tun_data || l.has_owner);
+}
+
+static void test_parse_refused(void **state)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nl_link l;
+	struct nlattr *info;
+
+	(void)state;
+	/* Not a NEWLINK. */
+	nlh = reply("tun", 0);
+	nlh->nlmsg_type = RTM_DELLINK;
+	assert_int_equal(nl_link_parse(nlh, &l), -EBADMSG);
+	/* No room for the ifinfomsg. */
+	nlh = reply("tun", 0);
+	nlh->nlmsg_len = NLMSG_HDRLEN + 4;
+	assert_int_equal(nl_link_parse(nlh, &l), -EBADMSG);
+	/* Index 0 or negative. */
+	nlh = reply("tun", 0);
+	ifi = mnl_nlmsg_get_payload(nlh);
+	ifi->ifi_index = -1;
+	assert_int_equal(nl_link_parse(nlh, &l), -EBADMSG);
+	/* An owner of the wrong size. */
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_index = 7;
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "tun");
+	{
+		struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+
+		mnl_attr_put_u8(nlh, IFLA_TUN_OWNER, 0);
+		mnl_attr_nest_end(nlh, data);
+	}
+	mnl_attr_nest_end(nlh, info);
+	assert_int_equal(nl_link_parse(nlh, &l), -EBADMSG);
+	assert_int_equal(l.index, 0); /* nothing half-filled */
+	/* A kind too long for any kernel's. */
+	nlh = reply("a-kind-of-thirty-two-characters", 0);
+	assert_int_equal(nl_link_parse(nlh, &l), -EBADMSG);
+	/* A master of the wrong size. */
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_index = 7;
+	mnl_attr_put_u16(nlh, IFLA_MASTER, 3);
+	assert_int_equal(nl_link_parse(nlh, &l), -EBADMSG);
+}
+
+/* An attribute whose length runs past the message: iteration stops at the message's end. */
+static void test_parse_truncated(void **state)
+{
+	struct nlmsghdr *nlh = reply("tun", 3);
+	struct nlattr *last = NULL, *a;
+	struct nl_link l;
+
+	(void)state;
+	mnl_attr_for_each(a, nlh, sizeof(struct ifinfomsg)) last = a;
+	assert_non_null(last);
+	last->nla_len = 0xfff0; /* the LINKINFO nest now claims far more than there is */
+	assert_int_equal(nl_link_parse(nlh, &l), 0);
+	assert_string_equal(l.kind, ""); /* never read */
+	assert_int_equal(l.master, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_getlink),
+	    cmocka_unit_test(test_newbridge),
+	    cmocka_unit_test(test_vlan_filtering),
+	    cmocka_unit_test(test_setlink),
+	    cmocka_unit_test(test_port_vlan),
+	    cmocka_unit_test(test_dellink),
+	    cmocka_unit_test(test_parse_tap),
+	    cmocka_unit_test(test_parse_bridge_and_plain),
+	    cmocka_unit_test(test_parse_refused),
+	    cmocka_unit_test(test_parse_truncated),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
