@@ -29,7 +29,8 @@ static const char usage[] =
     "       bulwark --help | --version\n"
     "\n"
     "Exit status: 0 when the guest powered off or rebooted, 1 on a runtime failure,\n"
-    "2 for a bad config or bad arguments. On an interactive console, Ctrl-A x quits.\n";
+    "2 for a bad config or bad arguments; net: 0 when every tap is as FILE says. On an\n"
+    "interactive console, Ctrl-A x quits.\n";
 
 /* The policy CFG names, else the built-in default; refused unless CFG stays within its limits. */
 static int load_policy(const struct vm_config *cfg, struct policy *pol, struct config_error *err)
