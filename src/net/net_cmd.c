@@ -1,4 +1,4 @@
-/* net_cmd.c: `bulwark net up|down CONFIG`: a VM's taps, owned by its uid, on its segments' bridges. */
+/* net_cmd.c: `bulwark net up|down CONFIG`: a VM's taps, owned by its uid, on its bridges. */
 #include "net/net_cmd.h"
 
 #include <cap-ng.h>
@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #define EXIT_RUNTIME 1
-#define VLAN_DEFAULT_PVID 1 /* what a new bridge port gets, untagged, unless told otherwise */
 
 /* A uid or gid from sudo's environment: decimal, and not (uid_t)-1. */
 static int parse_id(const char *s, unsigned long *id)
@@ -94,8 +93,9 @@ const char *net_tap_refusal(const struct nl_link *l, const struct net_owner *o, 
 		else
 			snprintf(buf, size, "is not a tap (a device with no link kind)");
 	} else if (!l->tun_data)
-		snprintf(buf, size, "is a tun/tap device the kernel does not describe (no "
-				    "IFLA_TUN_* attributes: Linux 4.15 or later needed)");
+		snprintf(buf, size,
+			 "is a tun/tap device the kernel does not describe (no "
+			 "IFLA_TUN_* attributes: Linux 4.15 or later needed)");
 	else if (l->tun_type != IFF_TAP)
 		snprintf(buf, size, "is a tun (layer 3) device, not a tap");
 	else if (l->tun_multi_queue)
@@ -178,7 +178,8 @@ static int up_tap(struct nl *nl, const struct net_tap_plan *p, const struct net_
 		return fail("up", p->tap, "cannot read the link", r);
 	/* Checked after creating too: a link of that name made meanwhile by someone else. */
 	if (net_tap_refusal(l, o, why, sizeof(why))) {
-		fprintf(stderr, "bulwark: net up: %s: refused: it %s (remove it first: ip link del %s)\n",
+		fprintf(stderr,
+			"bulwark: net up: %s: refused: it %s (remove it first: ip link del %s)\n",
 			p->tap, why, p->tap);
 		return EXIT_RUNTIME;
 	}
@@ -199,8 +200,9 @@ static int up_bridge(struct nl *nl, const struct net_tap_plan *p, struct nl_link
 	if (r)
 		return fail("up", p->bridge, "cannot read the link", r);
 	if (strcmp(br->kind, "bridge") != 0) {
-		fprintf(stderr, "bulwark: net up: %s: refused: the segment's bridge is a%s%s device, "
-				"not a bridge\n",
+		fprintf(stderr,
+			"bulwark: net up: %s: refused: the segment's bridge is a%s%s device, "
+			"not a bridge\n",
 			p->bridge, br->kind[0] ? " " : "n ordinary", br->kind);
 		return EXIT_RUNTIME;
 	}
@@ -213,22 +215,37 @@ static int up_bridge(struct nl *nl, const struct net_tap_plan *p, struct nl_link
 	return r ? fail("up", p->bridge, "cannot bring it up", r) : 0;
 }
 
-/* The port's VLANs: P's VLAN tagged (neither PVID nor untagged), and the default PVID gone. */
+/*
+ * The port's VLANs: P's VLAN tagged (neither PVID nor untagged) and no other, so neither the
+ * bridge's default untagged VID 1 nor a VLAN left from an earlier config lets frames in.
+ */
 static int up_port_vlan(struct nl *nl, const struct net_tap_plan *p, unsigned index)
 {
+	struct nl_port_vlans v;
 	char what[64];
 	int r = nl_port_vlan(nl, index, (uint16_t)p->vlan, 0, false);
 
 	snprintf(what, sizeof(what), "%s vlan %u", p->tap, p->vlan);
 	if (r)
 		return fail("up", what, "cannot add the VLAN to the bridge port", r);
-	if (p->vlan == VLAN_DEFAULT_PVID)
-		return 0;
-	/* Untagged frames must not land in VLAN 1 with whatever else sits there. Already gone
-	 * (a second `net up`) is fine. */
-	r = nl_port_vlan(nl, index, VLAN_DEFAULT_PVID, 0, true);
-	if (r && r != -ENOENT)
-		return fail("up", what, "cannot remove the default VLAN 1 from the bridge port", r);
+	r = nl_port_vlans_get(nl, index, &v);
+	if (r)
+		return fail("up", what, "cannot read the bridge port's VLANs", r);
+	for (unsigned vid = 1; vid < NL_VID_MAX; vid++) {
+		if (vid == p->vlan || !nl_vid_in(v.vids, vid))
+			continue;
+		r = nl_port_vlan(nl, index, (uint16_t)vid, 0, true);
+		if (r && r != -ENOENT) {
+			snprintf(what, sizeof(what), "%s vlan %u", p->tap, vid);
+			return fail("up", what, "cannot remove the VLAN from the bridge port", r);
+		}
+	}
+	if (!nl_vid_in(v.vids, p->vlan) || nl_vid_in(v.untagged, p->vlan) || v.pvid == p->vlan) {
+		fprintf(stderr,
+			"bulwark: net up: %s: the bridge port did not take VLAN %u tagged\n",
+			p->tap, p->vlan);
+		return EXIT_RUNTIME;
+	}
 	return 0;
 }
 
@@ -244,8 +261,9 @@ static int up_one(struct nl *nl, const struct net_tap_plan *p, const struct net_
 		return r;
 	r = nl_link_up(nl, tap.index, p->bridge ? br.index : 0);
 	if (r)
-		return fail("up", p->tap, p->bridge ? "cannot attach it to the bridge and bring it up"
-						    : "cannot bring it up",
+		return fail("up", p->tap,
+			    p->bridge ? "cannot attach it to the bridge and bring it up"
+				      : "cannot bring it up",
 			    r);
 	if (p->bridge && p->vlan && (r = up_port_vlan(nl, p, tap.index)))
 		return r;

@@ -1,4 +1,4 @@
-/* net_cmd.h: `bulwark net up|down CONFIG`: a VM's taps, owned by its uid, on its segments' bridges. */
+/* net_cmd.h: `bulwark net up|down CONFIG`: a VM's taps, owned by its uid, on its bridges. */
 #ifndef BULWARK_NET_CMD_H
 #define BULWARK_NET_CMD_H
 

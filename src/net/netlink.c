@@ -123,6 +123,16 @@ struct nlmsghdr *nl_msg_port_vlan(void *buf, unsigned seq, unsigned index, uint1
 	return nlh;
 }
 
+struct nlmsghdr *nl_msg_getvlans(void *buf, unsigned seq)
+{
+	/* The kernel answers AF_BRIDGE GETLINK only as a dump (and a dump is never acknowledged:
+	 * NLMSG_DONE ends it). */
+	struct nlmsghdr *nlh = link_msg(buf, seq, RTM_GETLINK, NLM_F_DUMP, AF_BRIDGE, 0);
+
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN_COMPRESSED);
+	return nlh;
+}
+
 struct nlmsghdr *nl_msg_dellink(void *buf, unsigned seq, unsigned index)
 {
 	return link_msg(buf, seq, RTM_DELLINK, 0, AF_UNSPEC, index);
@@ -253,6 +263,91 @@ int nl_link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
 	return 0;
 }
 
+bool nl_vid_in(const uint64_t *set, unsigned vid)
+{
+	return vid < NL_VID_MAX && (set[vid / 64] >> (vid % 64) & 1);
+}
+
+static void vid_add(uint64_t *set, unsigned vid)
+{
+	set[vid / 64] |= 1ULL << (vid % 64);
+}
+
+/* IFLA_AF_SPEC of a port: one IFLA_BRIDGE_VLAN_INFO per VID, or a RANGE_BEGIN / RANGE_END pair
+ * (asked for: a port with many VLANs still fits a message). */
+struct vlan_walk {
+	struct nl_port_vlans *v;
+	unsigned range_begin; /* 0: not inside a range */
+};
+
+static int vlan_attr(const struct nlattr *a, void *data)
+{
+	struct vlan_walk *w = data;
+	const struct bridge_vlan_info *vi;
+	unsigned first;
+
+	if (mnl_attr_get_type(a) != IFLA_BRIDGE_VLAN_INFO)
+		return MNL_CB_OK;
+	if (mnl_attr_validate2(a, MNL_TYPE_BINARY, sizeof(*vi)) < 0)
+		return MNL_CB_ERROR;
+	vi = mnl_attr_get_payload(a);
+	if (vi->vid == 0 || vi->vid >= NL_VID_MAX)
+		return MNL_CB_ERROR;
+	if (vi->flags & BRIDGE_VLAN_INFO_RANGE_BEGIN) {
+		if (w->range_begin)
+			return MNL_CB_ERROR;
+		w->range_begin = vi->vid;
+		return MNL_CB_OK;
+	}
+	first = vi->vid;
+	if (vi->flags & BRIDGE_VLAN_INFO_RANGE_END) {
+		if (!w->range_begin || w->range_begin > vi->vid)
+			return MNL_CB_ERROR;
+		first = w->range_begin;
+		w->range_begin = 0;
+	} else if (w->range_begin) {
+		return MNL_CB_ERROR;
+	}
+	for (unsigned vid = first; vid <= vi->vid; vid++) {
+		vid_add(w->v->vids, vid);
+		if (vi->flags & BRIDGE_VLAN_INFO_UNTAGGED)
+			vid_add(w->v->untagged, vid);
+	}
+	if (vi->flags & BRIDGE_VLAN_INFO_PVID)
+		w->v->pvid = vi->vid;
+	return MNL_CB_OK;
+}
+
+static int port_attr(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) != IFLA_AF_SPEC)
+		return MNL_CB_OK;
+	if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+		return MNL_CB_ERROR;
+	return mnl_attr_parse_nested(a, vlan_attr, data);
+}
+
+int nl_port_vlans_parse(const struct nlmsghdr *nlh, struct nl_port_vlans *v)
+{
+	const struct ifinfomsg *ifi;
+	struct vlan_walk w = {v, 0};
+
+	if (nlh->nlmsg_len < NLMSG_HDRLEN || nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+		return -EBADMSG;
+	ifi = mnl_nlmsg_get_payload(nlh);
+	if (ifi->ifi_index <= 0 || (unsigned)ifi->ifi_index != v->index)
+		return 0;
+	if (mnl_attr_parse(nlh, sizeof(*ifi), port_attr, &w) < 0 || w.range_begin)
+		return -EBADMSG;
+	return 0;
+}
+
+static int vlans_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return nl_port_vlans_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
 /* mnl_cb_run's data callback: the link the kernel answered with, if the caller wants it. */
 static int reply_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -263,7 +358,8 @@ static int reply_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_talk(struct nl *nl, struct nlmsghdr *nlh, struct nl_link *reply)
+/* Sends NLH and runs CB on each reply until the acknowledgement or a dump's NLMSG_DONE. */
+static int talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	unsigned seq = nlh->nlmsg_seq;
 	ssize_t n;
@@ -278,7 +374,7 @@ int nl_talk(struct nl *nl, struct nlmsghdr *nlh, struct nl_link *reply)
 		if (n < 0)
 			return errno == EINTR ? -EINTR : -errno;
 		errno = 0;
-		r = mnl_cb_run(nl->buf, (size_t)n, seq, nl->portid, reply_cb, reply);
+		r = mnl_cb_run(nl->buf, (size_t)n, seq, nl->portid, cb, data);
 		if (r == MNL_CB_STOP)
 			return 0;
 		if (r < 0)
@@ -286,9 +382,17 @@ int nl_talk(struct nl *nl, struct nlmsghdr *nlh, struct nl_link *reply)
 	}
 }
 
+int nl_talk(struct nl *nl, struct nlmsghdr *nlh, struct nl_link *reply)
+{
+	return talk(nl, nlh, reply_cb, reply);
+}
+
 int nl_link_get(struct nl *nl, const char *name, struct nl_link *l)
 {
-	int r = nl_talk(nl, nl_msg_getlink(nl->buf, ++nl->seq, name), l);
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	r = nl_talk(nl, nl_msg_getlink(nl->buf, ++nl->seq, name), l);
 
 	if (r == 0 && l->index == 0)
 		return -EBADMSG; /* acknowledged without a link: not what a kernel does */
@@ -318,4 +422,11 @@ int nl_port_vlan(struct nl *nl, unsigned index, uint16_t vid, uint16_t flags, bo
 int nl_link_del(struct nl *nl, unsigned index)
 {
 	return nl_talk(nl, nl_msg_dellink(nl->buf, ++nl->seq, index), NULL);
+}
+
+int nl_port_vlans_get(struct nl *nl, unsigned index, struct nl_port_vlans *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->index = index;
+	return talk(nl, nl_msg_getvlans(nl->buf, ++nl->seq), vlans_cb, v);
 }

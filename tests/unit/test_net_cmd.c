@@ -1,4 +1,5 @@
-/* test_net_cmd.c: `bulwark net`'s decisions without root: the owner, the plan, its lines, refusals. */
+/* test_net_cmd.c: `bulwark net`'s decisions without root: the owner, the plan, its lines, refusals.
+ */
 #include "policy_test.h"
 
 #include <linux/if_tun.h>
@@ -56,9 +57,8 @@ static void test_owner_invoker(void **state)
 	assert_int_equal(net_owner(&pol, "", NULL, 0, 0, &o, why, sizeof(why)), -1);
 	assert_int_equal(net_owner(&pol, "12a", NULL, 0, 0, &o, why, sizeof(why)), -1);
 	assert_int_equal(net_owner(&pol, " 12", NULL, 0, 0, &o, why, sizeof(why)), -1);
-	assert_int_equal(net_owner(&pol, "99999999999999999999999", NULL, 0, 0, &o, why,
-				   sizeof(why)),
-			 -1);
+	assert_int_equal(
+	    net_owner(&pol, "99999999999999999999999", NULL, 0, 0, &o, why, sizeof(why)), -1);
 	assert_int_equal(net_owner(&pol, "1000", "root", 0, 0, &o, why, sizeof(why)), -1);
 	assert_string_equal(why, "SUDO_GID=root is not a gid");
 	policy_free(&pol);
@@ -124,9 +124,15 @@ static void test_plan_no_segments(void **state)
 
 static struct nl_link ours(void)
 {
-	struct nl_link l = {.index = 5, .kind = "tun", .tun_data = true, .tun_type = IFF_TAP,
-			    .tun_persist = true, .has_owner = true, .owner = 65534,
-			    .has_group = true, .group = 65534};
+	struct nl_link l = {.index = 5,
+			    .kind = "tun",
+			    .tun_data = true,
+			    .tun_type = IFF_TAP,
+			    .tun_persist = true,
+			    .has_owner = true,
+			    .owner = 65534,
+			    .has_group = true,
+			    .group = 65534};
 	return l;
 }
 
@@ -185,8 +191,8 @@ static void test_tap_refusal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_owner_policy),     cmocka_unit_test(test_owner_invoker),
-	    cmocka_unit_test(test_plan_and_lines),   cmocka_unit_test(test_plan_no_segments),
+	    cmocka_unit_test(test_owner_policy),   cmocka_unit_test(test_owner_invoker),
+	    cmocka_unit_test(test_plan_and_lines), cmocka_unit_test(test_plan_no_segments),
 	    cmocka_unit_test(test_tap_refusal),
 	};
 

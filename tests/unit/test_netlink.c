@@ -89,8 +89,7 @@ static void test_newbridge(void **state)
 static void test_vlan_filtering(void **state)
 {
 	struct attrs t, info, data;
-	const struct ifinfomsg *ifi =
-	    header(nl_msg_vlan_filtering(buf, 77, 9), RTM_NEWLINK, 0, &t);
+	const struct ifinfomsg *ifi = header(nl_msg_vlan_filtering(buf, 77, 9), RTM_NEWLINK, 0, &t);
 
 	(void)state;
 	assert_int_equal(ifi->ifi_index, 9);
@@ -302,6 +301,117 @@ static void test_parse_truncated(void **state)
 	assert_int_equal(l.master, 3);
 }
 
+static void test_getvlans(void **state)
+{
+	struct attrs t;
+	const struct nlmsghdr *nlh = nl_msg_getvlans(buf, 77);
+	const struct ifinfomsg *ifi = header(nlh, RTM_GETLINK, NLM_F_DUMP, &t);
+
+	(void)state;
+	assert_int_equal(ifi->ifi_family, AF_BRIDGE);
+	assert_int_equal(t.n, 1);
+	assert_int_equal(mnl_attr_get_u32(t.a[IFLA_EXT_MASK]), RTEXT_FILTER_BRVLAN_COMPRESSED);
+}
+
+/* A kernel-like AF_BRIDGE RTM_NEWLINK for port INDEX with N VLAN infos. */
+static struct nlmsghdr *port_msg(int index, const struct bridge_vlan_info *vi, unsigned n)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nlattr *spec;
+
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_BRIDGE;
+	ifi->ifi_index = index;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, "tap0");
+	mnl_attr_put_u32(nlh, IFLA_MASTER, 3);
+	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	for (unsigned i = 0; i < n; i++)
+		mnl_attr_put(nlh, IFLA_BRIDGE_VLAN_INFO, sizeof(vi[i]), &vi[i]);
+	mnl_attr_nest_end(nlh, spec);
+	return nlh;
+}
+
+static void test_port_vlans_parse(void **state)
+{
+	const struct bridge_vlan_info vi[] = {
+	    {BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED, 1},
+	    {0, 101},
+	    {BRIDGE_VLAN_INFO_RANGE_BEGIN, 200},
+	    {BRIDGE_VLAN_INFO_RANGE_END, 203},
+	    {BRIDGE_VLAN_INFO_UNTAGGED, 4094},
+	};
+	struct nl_port_vlans v = {.index = 7};
+	unsigned count = 0;
+
+	(void)state;
+	assert_int_equal(nl_port_vlans_parse(port_msg(7, vi, 5), &v), 0);
+	for (unsigned vid = 0; vid < NL_VID_MAX + 10; vid++)
+		count += nl_vid_in(v.vids, vid);
+	assert_int_equal(count, 7);
+	assert_true(nl_vid_in(v.vids, 1) && nl_vid_in(v.vids, 101) && nl_vid_in(v.vids, 200) &&
+		    nl_vid_in(v.vids, 203) && nl_vid_in(v.vids, 4094));
+	assert_false(nl_vid_in(v.vids, 204) || nl_vid_in(v.vids, 199));
+	assert_true(nl_vid_in(v.untagged, 1) && nl_vid_in(v.untagged, 4094));
+	assert_false(nl_vid_in(v.untagged, 101));
+	assert_int_equal(v.pvid, 1);
+	/* Another port's message changes nothing. */
+	memset(&v, 0, sizeof(v));
+	v.index = 8;
+	assert_int_equal(nl_port_vlans_parse(port_msg(7, vi, 5), &v), 0);
+	assert_false(nl_vid_in(v.vids, 1) || nl_vid_in(v.vids, 101));
+}
+
+static void vlans_refused(const struct bridge_vlan_info *vi, unsigned n)
+{
+	struct nl_port_vlans v = {.index = 7};
+
+	assert_int_equal(nl_port_vlans_parse(port_msg(7, vi, n), &v), -EBADMSG);
+}
+
+static void test_port_vlans_refused(void **state)
+{
+	const struct bridge_vlan_info vid0[] = {{0, 0}};
+	const struct bridge_vlan_info vid4095[] = {{0, 4095}};
+	const struct bridge_vlan_info end_alone[] = {{BRIDGE_VLAN_INFO_RANGE_END, 20}};
+	const struct bridge_vlan_info begin_twice[] = {{BRIDGE_VLAN_INFO_RANGE_BEGIN, 10},
+						       {BRIDGE_VLAN_INFO_RANGE_BEGIN, 11}};
+	const struct bridge_vlan_info backwards[] = {{BRIDGE_VLAN_INFO_RANGE_BEGIN, 30},
+						     {BRIDGE_VLAN_INFO_RANGE_END, 20}};
+	const struct bridge_vlan_info unended[] = {{BRIDGE_VLAN_INFO_RANGE_BEGIN, 30}};
+	const struct bridge_vlan_info interrupted[] = {
+	    {BRIDGE_VLAN_INFO_RANGE_BEGIN, 30}, {0, 31}, {BRIDGE_VLAN_INFO_RANGE_END, 40}};
+	struct nlmsghdr *nlh;
+	struct nlattr *a;
+	struct nl_port_vlans v = {.index = 7};
+
+	(void)state;
+	vlans_refused(vid0, 1);
+	vlans_refused(vid4095, 1);
+	vlans_refused(end_alone, 1);
+	vlans_refused(begin_twice, 2);
+	vlans_refused(backwards, 2);
+	vlans_refused(unended, 1);
+	vlans_refused(interrupted, 3);
+	/* An info of the wrong size. */
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	((struct ifinfomsg *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg)))->ifi_index =
+	    7;
+	a = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	mnl_attr_put_u16(nlh, IFLA_BRIDGE_VLAN_INFO, 101);
+	mnl_attr_nest_end(nlh, a);
+	assert_int_equal(nl_port_vlans_parse(nlh, &v), -EBADMSG);
+	/* Not a NEWLINK. */
+	nlh->nlmsg_type = RTM_DELLINK;
+	assert_int_equal(nl_port_vlans_parse(nlh, &v), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +425,9 @@ int main(void)
 	    cmocka_unit_test(test_parse_bridge_and_plain),
 	    cmocka_unit_test(test_parse_refused),
 	    cmocka_unit_test(test_parse_truncated),
+	    cmocka_unit_test(test_getvlans),
+	    cmocka_unit_test(test_port_vlans_parse),
+	    cmocka_unit_test(test_port_vlans_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
