@@ -211,7 +211,7 @@ static int up_bridge(struct nl *nl, const struct net_tap_plan *p, struct nl_link
 		if (r)
 			return fail("up", p->bridge, "cannot turn on VLAN filtering", r);
 	}
-	r = nl_link_up(nl, br->index, 0);
+	r = nl_link_set(nl, br->index, 0, true);
 	return r ? fail("up", p->bridge, "cannot bring it up", r) : 0;
 }
 
@@ -259,14 +259,15 @@ static int up_one(struct nl *nl, const struct net_tap_plan *p, const struct net_
 		r = up_bridge(nl, p, &br);
 	if (r)
 		return r;
-	r = nl_link_up(nl, tap.index, p->bridge ? br.index : 0);
-	if (r)
-		return fail("up", p->tap,
-			    p->bridge ? "cannot attach it to the bridge and bring it up"
-				      : "cannot bring it up",
-			    r);
+	/* Attached first and up last: a running VM's frames never pass a port whose VLANs are
+	 * not yet set. */
+	if (p->bridge && (r = nl_link_set(nl, tap.index, br.index, false)) != 0)
+		return fail("up", p->tap, "cannot attach it to the bridge", r);
 	if (p->bridge && p->vlan && (r = up_port_vlan(nl, p, tap.index)))
 		return r;
+	r = nl_link_set(nl, tap.index, 0, true);
+	if (r)
+		return fail("up", p->tap, "cannot bring it up", r);
 	net_up_line(line, sizeof(line), p, o);
 	printf("%s\n", line);
 	fflush(stdout);

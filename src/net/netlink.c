@@ -95,13 +95,13 @@ struct nlmsghdr *nl_msg_vlan_filtering(void *buf, unsigned seq, unsigned index)
 	return nlh;
 }
 
-struct nlmsghdr *nl_msg_setlink(void *buf, unsigned seq, unsigned index, unsigned master)
+struct nlmsghdr *nl_msg_setlink(void *buf, unsigned seq, unsigned index, unsigned master, bool up)
 {
 	struct nlmsghdr *nlh = link_msg(buf, seq, RTM_SETLINK, 0, AF_UNSPEC, index);
 	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
-	ifi->ifi_flags = IFF_UP;
-	ifi->ifi_change = IFF_UP;
+	ifi->ifi_flags = up ? IFF_UP : 0;
+	ifi->ifi_change = up ? IFF_UP : 0;
 	if (master)
 		mnl_attr_put_u32(nlh, IFLA_MASTER, master);
 	return nlh;
@@ -409,9 +409,9 @@ int nl_bridge_vlan_filtering(struct nl *nl, unsigned index)
 	return nl_talk(nl, nl_msg_vlan_filtering(nl->buf, ++nl->seq, index), NULL);
 }
 
-int nl_link_up(struct nl *nl, unsigned index, unsigned master)
+int nl_link_set(struct nl *nl, unsigned index, unsigned master, bool up)
 {
-	return nl_talk(nl, nl_msg_setlink(nl->buf, ++nl->seq, index, master), NULL);
+	return nl_talk(nl, nl_msg_setlink(nl->buf, ++nl->seq, index, master, up), NULL);
 }
 
 int nl_port_vlan(struct nl *nl, unsigned index, uint16_t vid, uint16_t flags, bool del)

@@ -62,8 +62,8 @@ struct nlmsghdr *nl_msg_getlink(void *buf, unsigned seq, const char *name);
 struct nlmsghdr *nl_msg_newbridge(void *buf, unsigned seq, const char *name);
 /* RTM_NEWLINK setting IFLA_BR_VLAN_FILTERING to 1 on the existing bridge INDEX. */
 struct nlmsghdr *nl_msg_vlan_filtering(void *buf, unsigned seq, unsigned index);
-/* RTM_SETLINK on INDEX: IFLA_MASTER = MASTER when MASTER is not 0, and IFF_UP set. */
-struct nlmsghdr *nl_msg_setlink(void *buf, unsigned seq, unsigned index, unsigned master);
+/* RTM_SETLINK on INDEX: IFLA_MASTER = MASTER when MASTER is not 0, and IFF_UP set when UP. */
+struct nlmsghdr *nl_msg_setlink(void *buf, unsigned seq, unsigned index, unsigned master, bool up);
 /* AF_BRIDGE RTM_SETLINK (or RTM_DELLINK when DEL) of VLAN VID with FLAGS (BRIDGE_VLAN_INFO_*) on
  * the bridge port INDEX. */
 struct nlmsghdr *nl_msg_port_vlan(void *buf, unsigned seq, unsigned index, uint16_t vid,
@@ -91,7 +91,7 @@ int nl_link_get(struct nl *nl, const char *name, struct nl_link *l);
 /* The requests above, sent. Each returns 0 or -errno. */
 int nl_bridge_add(struct nl *nl, const char *name);
 int nl_bridge_vlan_filtering(struct nl *nl, unsigned index);
-int nl_link_up(struct nl *nl, unsigned index, unsigned master);
+int nl_link_set(struct nl *nl, unsigned index, unsigned master, bool up);
 int nl_port_vlan(struct nl *nl, unsigned index, uint16_t vid, uint16_t flags, bool del);
 int nl_link_del(struct nl *nl, unsigned index);
 /* The VLANs of bridge port INDEX into V. */

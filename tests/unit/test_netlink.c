@@ -106,7 +106,8 @@ static void test_vlan_filtering(void **state)
 static void test_setlink(void **state)
 {
 	struct attrs t;
-	const struct ifinfomsg *ifi = header(nl_msg_setlink(buf, 77, 4, 9), RTM_SETLINK, 0, &t);
+	const struct ifinfomsg *ifi =
+	    header(nl_msg_setlink(buf, 77, 4, 9, true), RTM_SETLINK, 0, &t);
 
 	(void)state;
 	assert_int_equal(ifi->ifi_index, 4);
@@ -115,9 +116,14 @@ static void test_setlink(void **state)
 	assert_int_equal(t.n, 1);
 	assert_int_equal(mnl_attr_get_u32(t.a[IFLA_MASTER]), 9);
 	/* Without a bridge, no IFLA_MASTER at all: an existing master stays. */
-	ifi = header(nl_msg_setlink(buf, 77, 4, 0), RTM_SETLINK, 0, &t);
+	ifi = header(nl_msg_setlink(buf, 77, 4, 0, true), RTM_SETLINK, 0, &t);
 	assert_int_equal(t.n, 0);
 	assert_int_equal(ifi->ifi_flags, IFF_UP);
+	/* Attached, its flags left as they are. */
+	ifi = header(nl_msg_setlink(buf, 77, 4, 9, false), RTM_SETLINK, 0, &t);
+	assert_int_equal(ifi->ifi_flags, 0);
+	assert_int_equal(ifi->ifi_change, 0);
+	assert_int_equal(mnl_attr_get_u32(t.a[IFLA_MASTER]), 9);
 }
 
 static void check_port_vlan(bool del, uint16_t vid, uint16_t flags)
