@@ -18,6 +18,11 @@ void log_set_level(enum log_level max)
 	max_level = max;
 }
 
+int log_wants(enum log_level level)
+{
+	return level <= max_level;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const tags[] = {"error: ", "warning: ", "", "debug: "};

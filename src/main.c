@@ -84,7 +84,7 @@ static int cmd_validate(const char *path)
 		return r;
 	/* Images and taps too, as run would open them (and close them again): a missing image, a
 	 * locked one or a tap that will not open fails here, not at the next boot. */
-	r = vm_devices_open(&devs, &cfg, files.plan.cmdline_max, &err);
+	r = vm_devices_open(&devs, &cfg, &pol.network, files.plan.cmdline_max, &err);
 	vm_devices_destroy(&devs);
 	if (r) {
 		if (r == EXIT_USAGE)
@@ -150,7 +150,7 @@ static int cmd_run(const char *path)
 		return EXIT_RUNTIME;
 	}
 	/* Every host resource first, privileged and outside any jail... */
-	r = vm_open(&vm, &cfg);
+	r = vm_open(&vm, &cfg, &pol.network);
 	/* ...then the jail (which may fork: the supervisor returns here with its verdict), and only
 	 * then the VM itself, in the process that runs it. */
 	if (r == 0 && jail_enter(&pol, cfg.name, release_vm, &vm, &r)) {

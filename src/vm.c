@@ -119,7 +119,7 @@ static int load_guest(struct vm *vm)
 }
 
 /* Step 2 of main's order: every host resource, opened while privileged and outside any jail. */
-int vm_open(struct vm *vm, const struct vm_config *cfg)
+int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net)
 {
 	struct config_error err;
 	const char *why = "";
@@ -143,7 +143,7 @@ int vm_open(struct vm *vm, const struct vm_config *cfg)
 		return 2;
 	}
 	/* So are missing images and taps: devices open before KVM too. */
-	r = vm_devices_open(&vm->devs, cfg, vm->files.plan.cmdline_max, &err);
+	r = vm_devices_open(&vm->devs, cfg, net, vm->files.plan.cmdline_max, &err);
 	if (r == 2)
 		fprintf(stderr, "%s\n", err.msg);
 	if (r)

@@ -48,9 +48,10 @@ struct vm {
  * Opens every host resource CFG names, while privileged and outside any jail: maps and checks
  * the boot files, opens disk images, taps and /dev/kvm (the system fd only). Returns 0, 2 for a
  * refused config or boot file (already reported as FILE:LINE:COLUMN), or 1 for a runtime failure
- * (already logged). vm_destroy() releases what it opened, whatever it returns.
+ * (already logged). NET: the policy's network section, for the NICs' frame filters. vm_destroy()
+ * releases what it opened, whatever it returns.
  */
-int vm_open(struct vm *vm, const struct vm_config *cfg);
+int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net);
 
 /*
  * Creates the VM on what vm_open() opened: KVM_CREATE_VM, RAM and its memory slots, devices,

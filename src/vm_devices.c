@@ -66,8 +66,8 @@ static int build_cmdline(struct vm_devices *vd, const struct vm_config *cfg, siz
 	return 0;
 }
 
-int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg, size_t cmdline_max,
-		    struct config_error *err)
+int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg,
+		    const struct policy_network *net, size_t cmdline_max, struct config_error *err)
 {
 	memset(vd, 0, sizeof(*vd));
 	for (unsigned i = 0; i < cfg->ndisks && i < CONFIG_DISKS_MAX; i++) {
@@ -78,7 +78,7 @@ int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg, size_t c
 		add(vd, &virtio_blk_ops, b, "blk", (int)i);
 	}
 	for (unsigned i = 0; i < cfg->nnics && i < CONFIG_NICS_MAX; i++) {
-		struct virtio_net *n = virtio_net_open(cfg, i, err);
+		struct virtio_net *n = virtio_net_open(cfg, i, net, err);
 
 		if (!n)
 			return 2;

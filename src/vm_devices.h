@@ -7,6 +7,7 @@
 #include "devices/virtio_mmio.h"
 #include "kvm/acpi.h"
 #include "kvm/kvm.h"
+#include "sandbox/policy_network.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,12 +37,13 @@ struct vm_devices {
 
 /*
  * Opens every device CFG names (images, taps, the entropy source) and places each at its window
- * and interrupt; runs before /dev/kvm is touched. CMDLINE_MAX is the kernel's limit. Returns 0,
+ * and interrupt; runs before /dev/kvm is touched. NET: the policy's network section, whose
+ * segments the NICs' frame filters enforce (NULL: none). CMDLINE_MAX is the kernel's limit. Returns 0,
  * 2 with ERR filled for a config refusal, or 1 for a runtime failure (already logged). VD holds
  * what was opened either way: vm_devices_destroy() frees it.
  */
-int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg, size_t cmdline_max,
-		    struct config_error *err);
+int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg,
+		    const struct policy_network *net, size_t cmdline_max, struct config_error *err);
 
 /* Puts each device's window on MMIO, its QueueNotify on ioeventfds and its interrupt on an irqfd.
  * Returns 0, or -errno with WHY naming the step (already past the device names in the log). */

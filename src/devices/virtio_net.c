@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const count_names[NET_COUNTS] = {
@@ -30,6 +31,28 @@ void net_guest_fault(struct virtio_net *n, enum net_count c, const char *why)
 		log_warn("%s: dropping a transmitted frame: %s (later drops are only counted)",
 			 n->name, why);
 	n->guest_warned = true;
+}
+
+void net_filter_drop(struct virtio_net *n, const struct net_drop *d)
+{
+	struct net_guard *g = n->guard;
+	struct timespec ts = {0};
+	unsigned long suppressed = 0;
+	char line[512];
+	size_t len;
+
+	g->drops[d->reason < NET_DROP_REASONS ? d->reason : NET_PASS]++;
+	/* Audit lines count as warnings: the fuzzers silence them with the rest. */
+	if (!log_wants(LOG_WARN))
+		return;
+	/* vDSO, normally; only drops pay for it. */
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (!net_audit_admit(&g->audit, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
+			     &suppressed))
+		return;
+	len = net_audit_format(line, sizeof(line), g->vm, g->tap, d, suppressed);
+	/* One write per line, as log.c: lines from other threads stay whole. */
+	(void)!write(STDERR_FILENO, line, len);
 }
 
 void net_tap_fault(struct virtio_net *n, enum net_count c, const char *what, int err)
@@ -199,6 +222,24 @@ static void net_reset(void *dev)
 	clear_state(dev);
 }
 
+/* The filter's drops, one line per NIC at stop: "nic TAP: dropped N frames: src-mac 3, ...". */
+static void log_drops(const struct net_guard *g)
+{
+	char line[512];
+	size_t used = 0;
+	unsigned long total = 0;
+
+	for (unsigned i = NET_PASS + 1; i < NET_DROP_REASONS; i++) {
+		if (!g->drops[i] || used >= sizeof(line))
+			continue;
+		total += g->drops[i];
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s %lu",
+					 used ? ", " : "", net_drop_name(i), g->drops[i]);
+	}
+	if (total)
+		log_info("nic %s: dropped %lu frames: %s", g->tap, total, line);
+}
+
 static void net_destroy(void *dev)
 {
 	struct virtio_net *n = dev;
@@ -213,6 +254,9 @@ static void net_destroy(void *dev)
 						 used ? ", " : "", count_names[i], n->count[i]);
 	if (used)
 		log_info("%s: %s", n->name, line);
+	if (n->guard)
+		log_drops(n->guard);
+	free(n->guard);
 	close(n->fd);
 	free(n);
 }
@@ -246,6 +290,29 @@ void virtio_net_get_stats(const struct virtio_net *n, struct virtio_net_stats *s
 	};
 }
 
+unsigned long virtio_net_drops(const struct virtio_net *n, enum net_drop_reason r)
+{
+	return n->guard && (unsigned)r < NET_DROP_REASONS ? n->guard->drops[r] : 0;
+}
+
+int virtio_net_set_filter(struct virtio_net *n, const char *vm, const struct config_nic *nic,
+			  const struct policy_network *net)
+{
+	struct net_guard *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	if (net_filter_init(&g->f, nic, net)) {
+		free(g);
+		return -ENOENT;
+	}
+	snprintf(g->vm, sizeof(g->vm), "%s", vm);
+	snprintf(g->tap, sizeof(g->tap), "%s", nic->tap);
+	free(n->guard);
+	n->guard = g;
+	return 0;
+}
+
 struct virtio_net *virtio_net_new(int fd, const uint8_t mac[6])
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
@@ -261,7 +328,7 @@ struct virtio_net *virtio_net_new(int fd, const uint8_t mac[6])
 }
 
 struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
-				   struct config_error *err)
+				   const struct policy_network *net, struct config_error *err)
 {
 	const struct config_nic *nic = &cfg->nics[i];
 	struct virtio_net *n;
@@ -284,5 +351,13 @@ struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
 	}
 	n->is_tap = true;
 	snprintf(n->name, sizeof(n->name), "net%u", i);
+	if (nic->segment[0] && virtio_net_set_filter(n, cfg->name, nic, net)) {
+		/* policy_check_vm() refused such a config already; out of memory, more likely. */
+		snprintf(field, sizeof(field), "nics[%u].segment", i);
+		config_errorf(err, cfg->path, nic->loc_segment, field,
+			      "cannot set up the frame filter of segment %s", nic->segment);
+		net_destroy(n);
+		return NULL;
+	}
 	return n;
 }

@@ -3,7 +3,9 @@
 #define BULWARK_VIRTIO_NET_H
 
 #include "config.h"
+#include "devices/net_filter.h"
 #include "devices/virtio_mmio.h"
+#include "sandbox/policy_network.h"
 
 #include <stdint.h>
 
@@ -16,11 +18,13 @@ struct virtio_net;
 extern const struct virtio_dev_ops virtio_net_ops;
 
 /*
- * Opens the tap of nics[I] of CFG (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR). Returns the device, or
- * NULL with ERR naming the item ("FILE:LINE:COL: nics[0].tap: cannot open tap0: ...").
+ * Opens the tap of nics[I] of CFG (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR); a NIC naming a segment
+ * of NET (the policy's network section, checked against CFG already) gets its frame filter.
+ * Returns the device, or NULL with ERR naming the item ("FILE:LINE:COL: nics[0].tap: cannot
+ * open tap0: ...").
  */
 struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
-				   struct config_error *err);
+				   const struct policy_network *net, struct config_error *err);
 
 /* A device on an already open, non-blocking FD that behaves as such a tap (taken over), for tests
  * and fuzzers: a socketpair(AF_UNIX, SOCK_SEQPACKET) carrying a virtio-net header per frame.
@@ -39,5 +43,15 @@ struct virtio_net_stats {
 };
 
 void virtio_net_get_stats(const struct virtio_net *n, struct virtio_net_stats *s);
+
+/*
+ * Puts N behind the frame filter of NIC's segment in NET (issue 5), VM naming it in the audit
+ * lines; before the device starts. Returns 0, -ENOENT when NET has no such segment, -ENOMEM.
+ */
+int virtio_net_set_filter(struct virtio_net *n, const char *vm, const struct config_nic *nic,
+			  const struct policy_network *net);
+
+/* Frames the filter dropped for reason R (0 without a filter); logged once at destroy. */
+unsigned long virtio_net_drops(const struct virtio_net *n, enum net_drop_reason r);
 
 #endif

@@ -3,6 +3,7 @@
 #ifndef BULWARK_VIRTIO_NET_PRIV_H
 #define BULWARK_VIRTIO_NET_PRIV_H
 
+#include "devices/net_filter.h"
 #include "devices/virtio.h"
 #include "devices/virtio_net.h"
 #include "devices/virtqueue.h"
@@ -62,6 +63,16 @@ enum net_count {
 	NET_COUNTS
 };
 
+/* The segment's frame filter of a NIC that names one (issue 5); absent otherwise. */
+struct net_guard {
+	struct net_filter f;
+	struct net_audit audit;
+	unsigned long drops[NET_DROP_REASONS];
+	char vm[CONFIG_NAME_MAX + 1]; /* for the audit line */
+	char tap[CONFIG_TAP_MAX + 1];
+	struct net_drop d; /* scratch for the device thread */
+};
+
 struct virtio_net {
 	int fd;
 	bool is_tap; /* a real tap, which takes TUNSETOFFLOAD; tests use a socketpair */
@@ -82,21 +93,24 @@ struct virtio_net {
 	uint16_t tx_head;
 	unsigned tx_retries;
 	size_t tx_len;
+	size_t tx_off; /* where the frame starts in tx_buf: NET_VLAN_HLEN, or 0 once tagged */
 
 	/* Receive: rx_len bytes (header included) of one frame read from the tap, not yet delivered
 	 * because the guest has posted too few buffers; 0 when there is none. */
 	size_t rx_len;
+	size_t rx_off; /* where it starts in rx_buf: NET_VLAN_HLEN once its tag is removed */
 	bool rx_stalled;
 
 	bool completed; /* chains completed on the queue being served, not yet published */
 	unsigned long count[NET_COUNTS];
+	struct net_guard *guard; /* NULL: the NIC is in no segment, nothing is filtered */
 
 	/* Scratch for the device thread; nothing here outlives one call (no chain survives a
 	 * reset). */
 	struct vq_req req, req2;
 	uint16_t rx_heads[QUEUE_SIZE];
 	uint32_t rx_lens[QUEUE_SIZE];
-	uint8_t tx_buf[BUF_LEN];
+	uint8_t tx_buf[NET_VLAN_HLEN + BUF_LEN]; /* room in front for a VLAN tag */
 	uint8_t rx_buf[BUF_LEN + 1]; /* one more byte tells a frame over the maximum */
 };
 
@@ -107,6 +121,9 @@ static inline bool net_has(const struct virtio_net *n, unsigned bit)
 
 /* Counts a frame the guest got wrong; logs the first one of the device. */
 void net_guest_fault(struct virtio_net *n, enum net_count c, const char *why);
+
+/* Counts a frame the segment's filter dropped (D says why) and logs it, rate-limited. */
+void net_filter_drop(struct virtio_net *n, const struct net_drop *d);
 
 /* Counts a tap error; logs the first one of the device. */
 void net_tap_fault(struct virtio_net *n, enum net_count c, const char *what, int err);

@@ -14,6 +14,12 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
 /* Completes chain HEAD with WRITTEN bytes; the driver sees it at finish(). */
 static void complete(struct virtio_net *n, struct virtqueue *q, uint16_t head, uint32_t written)
 {
@@ -32,11 +38,10 @@ static void finish(struct virtio_net *n, struct virtio_mmio *t, unsigned qi)
 	virtio_mmio_used(t, qi);
 }
 
-/* Checks the header of the frame of FRAME bytes copied into tx_buf. Returns NULL or why the
+/* Checks the header H of the frame of FRAME bytes copied into tx_buf. Returns NULL or why the
  * tap must not see it (5.1.6.2.1, and the checks DPDK missed in CVE-2024-11614). */
-static const char *tx_header_error(const struct virtio_net *n, uint32_t frame)
+static const char *tx_header_error(const struct virtio_net *n, const uint8_t *h, uint32_t frame)
 {
-	const uint8_t *h = n->tx_buf;
 	uint8_t flags = h[HDR_FLAGS], gso = h[HDR_GSO_TYPE];
 	uint32_t csum_end = (uint32_t)get16(h + HDR_CSUM_START) + get16(h + HDR_CSUM_OFFSET) + 2;
 	uint16_t gso_size = get16(h + HDR_GSO_SIZE);
@@ -66,6 +71,55 @@ static const char *tx_header_error(const struct virtio_net *n, uint32_t frame)
 	return NULL;
 }
 
+/*
+ * Inserts an 802.1Q tag with VID after the MACs of the frame whose header starts at
+ * BUF + NET_VLAN_HLEN: afterwards header and frame start at BUF, NET_VLAN_HLEN bytes longer (only
+ * header and MACs move, the payload stays). The header's offsets from the frame start move with
+ * them. Returns false when they would overflow.
+ */
+static bool vlan_push(uint8_t *buf, unsigned vid)
+{
+	uint8_t *h = buf + NET_VLAN_HLEN;
+	uint16_t csum_start = get16(h + HDR_CSUM_START), hdr_len = get16(h + HDR_HDR_LEN);
+
+	if (((h[HDR_FLAGS] & HDR_F_NEEDS_CSUM) && csum_start > UINT16_MAX - NET_VLAN_HLEN) ||
+	    hdr_len > UINT16_MAX - NET_VLAN_HLEN)
+		return false;
+	if (h[HDR_FLAGS] & HDR_F_NEEDS_CSUM)
+		put16(h + HDR_CSUM_START, (uint16_t)(csum_start + NET_VLAN_HLEN));
+	if (hdr_len)
+		put16(h + HDR_HDR_LEN, (uint16_t)(hdr_len + NET_VLAN_HLEN));
+	memmove(buf, h, HDR_LEN + 12);
+	buf[HDR_LEN + 12] = 0x81;
+	buf[HDR_LEN + 13] = 0x00;
+	buf[HDR_LEN + 14] = (uint8_t)(vid >> 8 & 0x0f);
+	buf[HDR_LEN + 15] = (uint8_t)vid;
+	return true;
+}
+
+/* The segment's filter on the copy of LEN bytes (header included) at tx_buf + NET_VLAN_HLEN;
+ * tags what passes for the segment's VLAN. Returns false when the frame is dropped. */
+static bool tx_guard(struct virtio_net *n, uint32_t *len)
+{
+	struct net_guard *g = n->guard;
+	const uint8_t *h = n->tx_buf + NET_VLAN_HLEN;
+
+	if (net_filter_tx(&g->f, h + HDR_LEN, *len - HDR_LEN, h[HDR_GSO_TYPE] != GSO_NONE,
+			  &g->d)) {
+		net_filter_drop(n, &g->d);
+		return false;
+	}
+	if (!g->f.vlan)
+		return true;
+	if (!vlan_push(n->tx_buf, g->f.vlan)) {
+		net_guest_fault(n, TX_BAD_HDR, "header offsets too large to add a VLAN tag");
+		return false;
+	}
+	n->tx_off = 0;
+	*len += NET_VLAN_HLEN;
+	return true;
+}
+
 /* Copies the chain in n->req into tx_buf and checks the copy: the guest can change its buffers
  * at any time, but not what the tap will see. Completes a refused chain at once; leaves an
  * accepted one pending for tx_flush(). */
@@ -73,6 +127,7 @@ static void tx_take(struct virtio_net *n, struct virtqueue *q)
 {
 	const struct vq_req *req = &n->req;
 	uint32_t len = req->out_len;
+	uint8_t *buf = n->tx_buf + NET_VLAN_HLEN;
 	const char *why;
 
 	if (req->n_in) {
@@ -82,8 +137,11 @@ static void tx_take(struct virtio_net *n, struct virtqueue *q)
 	} else if (len > BUF_LEN) {
 		net_guest_fault(n, TX_LONG, "longer than the maximum frame");
 	} else {
-		(void)vq_req_read(req, 0, n->tx_buf, len); /* cannot fail: len is out_len */
-		why = tx_header_error(n, len - HDR_LEN);
+		(void)vq_req_read(req, 0, buf, len); /* cannot fail: len is out_len */
+		n->tx_off = NET_VLAN_HLEN;
+		why = tx_header_error(n, buf, len - HDR_LEN);
+		if (!why && n->guard && !tx_guard(n, &len))
+			goto done; /* counted and logged there */
 		if (!why) {
 			n->tx_pending = true;
 			n->tx_head = req->head;
@@ -93,6 +151,7 @@ static void tx_take(struct virtio_net *n, struct virtqueue *q)
 		}
 		net_guest_fault(n, TX_BAD_HDR, why);
 	}
+done:
 	complete(n, q, req->head, 0);
 }
 
@@ -103,7 +162,7 @@ static int tx_flush(struct virtio_net *n, struct virtqueue *q)
 	ssize_t r;
 
 	do
-		r = write(n->fd, n->tx_buf, n->tx_len);
+		r = write(n->fd, n->tx_buf + n->tx_off, n->tx_len);
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !n->tap_gone &&
 	    ++n->tx_retries <= TX_RETRIES)
@@ -168,6 +227,43 @@ static bool rx_header_ok(const struct virtio_net *n)
 	       (gso == GSO_TCPV6 && net_has(n, VIRTIO_NET_F_GUEST_TSO6));
 }
 
+/* Removes the VLAN tag of the frame in rx_buf (LEN bytes with the header, checked to be tagged):
+ * header and MACs move up by NET_VLAN_HLEN, their offsets with them. Returns false when they do
+ * not fit the untagged frame. */
+static bool vlan_pop(uint8_t *buf)
+{
+	uint16_t csum_start = get16(buf + HDR_CSUM_START), hdr_len = get16(buf + HDR_HDR_LEN);
+
+	if (buf[HDR_FLAGS] & HDR_F_NEEDS_CSUM) {
+		if (csum_start < NET_ETH_HLEN + NET_VLAN_HLEN)
+			return false;
+		put16(buf + HDR_CSUM_START, (uint16_t)(csum_start - NET_VLAN_HLEN));
+	}
+	/* A hint, which the tap may give without the tag counted: kept within the frame. */
+	put16(buf + HDR_HDR_LEN, hdr_len > NET_VLAN_HLEN ? (uint16_t)(hdr_len - NET_VLAN_HLEN) : 0);
+	memmove(buf + NET_VLAN_HLEN, buf, HDR_LEN + 12);
+	return true;
+}
+
+/* The segment's filter on the frame of LEN bytes (header included) just read into rx_buf;
+ * removes the segment's VLAN tag. Returns false when the frame is dropped. */
+static bool rx_guard(struct virtio_net *n, size_t len)
+{
+	struct net_guard *g = n->guard;
+
+	if (!net_filter_rx(&g->f, n->rx_buf + HDR_LEN, len - HDR_LEN, &g->d)) {
+		if (!g->f.vlan)
+			return true;
+		if (vlan_pop(n->rx_buf)) {
+			n->rx_off = NET_VLAN_HLEN;
+			return true;
+		}
+		g->d.reason = NET_DROP_RX_MALFORMED;
+	}
+	net_filter_drop(n, &g->d);
+	return false;
+}
+
 /* Reads one frame from the tap into rx_buf. Returns 1 when there is one to deliver, 0 when the
  * tap has nothing (or is gone), -1 when a bad frame was dropped. */
 static int rx_fill(struct virtio_net *n)
@@ -194,7 +290,10 @@ static int rx_fill(struct virtio_net *n)
 		n->count[RX_TAP_BAD]++;
 		return -1;
 	}
-	n->rx_len = (size_t)r;
+	n->rx_off = 0;
+	if (n->guard && !rx_guard(n, (size_t)r))
+		return -1;
+	n->rx_len = (size_t)r - n->rx_off;
 	return 1;
 }
 
@@ -245,7 +344,7 @@ static int rx_deliver(struct virtio_net *n, struct virtqueue *q, const char **wh
 			return -1;
 		}
 		chunk = len - off < req->in_len ? len - off : req->in_len;
-		(void)vq_req_write(req, 0, n->rx_buf + off, chunk);
+		(void)vq_req_write(req, 0, n->rx_buf + n->rx_off + off, chunk);
 		n->rx_heads[nbufs - 1] = req->head;
 		n->rx_lens[nbufs - 1] = (uint32_t)chunk;
 		off += chunk;

@@ -4,6 +4,7 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "log.h"
+#include "sandbox/policy.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -23,7 +24,8 @@
  * queues (low 4 bits: log2 of the size, mod 9; bit 7: left not ready), [3] script length n (at
  * most SCRIPT_MAX), then n script bytes, then a little-endian u16 L and L bytes of frames for the
  * tap (each a u16 length and its bytes; length 0xffff sends one byte over the maximum), then guest
- * RAM from address 0. Rings sit at fixed pages: the virtqueue target fuzzes geometry, this one
+ * RAM from address 0. Bit 6 of [1] puts the NIC behind the frame filter of segment web (10.0.1.5),
+ * with bit 6 of [2] of segment db (10.0.2.5, VLAN 102) instead. Rings sit at fixed pages: the virtqueue target fuzzes geometry, this one
  * what the device makes of chains and frames. Script ops (low 4 bits, A = the high 4 bits): 0/1
  * kick receive/transmit, 2 a frame arrives on the tap, 3 one round of the device thread, 4 the
  * host drains the tap, 5 the tap fills up, 6 the driver resets and starts over, 7/8 the guest
@@ -31,6 +33,11 @@
  */
 static const uint64_t ring[2][3] = {{0x0000, 0x1000, 0x2000}, {0x3000, 0x4000, 0x5000}};
 static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+static const char policy[] = "limits: {vcpus_max: 1, memory_max: 1GiB}\n"
+			     "network:\n  segments:\n"
+			     "    - {name: web, ranges: [10.0.1.0/24], reach: [db]}\n"
+			     "    - {name: db, ranges: [10.0.2.0/24], vlan: 102}\n";
+static struct policy pol;
 static struct guest_mem mem;
 static uint8_t buf[JUNK];
 
@@ -85,13 +92,22 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-/* Whatever the guest wrote, what reaches the tap is sane: checked again here, independently. */
-static void check_sent(const uint8_t *f, size_t n, uint64_t feat)
+/* Whatever the guest wrote, what reaches the tap is sane: checked again here, independently.
+ * SEG: the NIC's filter (0: none, 1: web, 2: db, which tags with VLAN 102). */
+static void check_sent(const uint8_t *f, size_t n, uint64_t feat, int seg)
 {
 	size_t frame = n - HDR;
 	uint8_t gso = f[1] & 0x7f;
 
-	if (n < HDR + 14 || n > BIG || (f[0] & ~1))
+	if (n < HDR + 14 || n > BIG + (seg == 2 ? 4 : 0) || (f[0] & ~1))
+		abort();
+	if (seg && memcmp(f + HDR + 6, mac, 6) != 0)
+		abort();
+	if (seg == 2 && (n < HDR + 18 || get16(f + HDR + 12) != 0x81 || f[HDR + 14] != 0 ||
+			 f[HDR + 15] != 102))
+		abort();
+	if (seg == 1 && (get16(f + HDR + 12) == 0x81 || get16(f + HDR + 12) == 0xa888 ||
+			 get16(f + HDR + 12) == 0x91))
 		abort();
 	if ((f[0] & 1) &&
 	    (!(feat & VIRTIO_BIT(0)) || (size_t)get16(f + 6) + get16(f + 8) + 2 > frame))
@@ -108,13 +124,13 @@ static void check_sent(const uint8_t *f, size_t n, uint64_t feat)
 		abort();
 }
 
-static void drain(int peer, uint64_t feat)
+static void drain(int peer, uint64_t feat, int seg)
 {
 	ssize_t n;
 
 	while ((n = recv(peer, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
 		if (n != JUNK)
-			check_sent(buf, (size_t)n, feat);
+			check_sent(buf, (size_t)n, feat, seg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -125,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n, nframes, off = 0;
 	struct virtio_net *dev;
 	uint64_t feat;
-	int sv[2];
+	int sv[2], seg;
 
 	if (size < 4 || size < 4 + (size_t)(data[3] % SCRIPT_MAX) + 2)
 		return 0;
@@ -137,6 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		signal(SIGPIPE, SIG_IGN);
 		log_set_level(LOG_ERROR);
+		if (policy_parse("p.yaml", policy, strlen(policy), &pol, &(struct config_error){0}))
+			abort();
 	}
 	n = data[3] % SCRIPT_MAX;
 	script = data + 4;
@@ -152,6 +170,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
 		abort();
 	dev = virtio_net_new(sv[0], mac);
+	seg = data[1] & 0x40 ? (data[2] & 0x40 ? 2 : 1) : 0;
+	if (dev && seg) {
+		struct config_nic nic = {.segment = "web", .loc_ipv4 = {.line = 1}};
+
+		memcpy(nic.mac, mac, 6);
+		nic.ipv4[0] = 10;
+		nic.ipv4[2] = (uint8_t)seg;
+		nic.ipv4[3] = 5;
+		if (seg == 2)
+			memcpy(nic.segment, "db", 3);
+		if (virtio_net_set_filter(dev, "fuzz", &nic, &pol.network))
+			abort();
+	}
 	if (!dev || virtio_mmio_init(&t, &virtio_net_ops, dev, "net0", &mem, 0xd0000000, 5))
 		abort();
 	driver_start(&t, data);
@@ -174,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		case 4:
-			drain(sv[1], feat);
+			drain(sv[1], feat, seg);
 			break;
 		case 5:
 			memset(buf, 0, JUNK);
@@ -202,10 +233,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* The device ends where it stands: rounds with nothing new must find nothing to do. */
 	for (int i = 0; i < 4; i++) {
-		drain(sv[1], feat);
+		drain(sv[1], feat, seg);
 		virtio_mmio_serve(&t, 0);
 	}
-	drain(sv[1], feat);
+	drain(sv[1], feat, seg);
 	virtio_mmio_destroy(&t);
 	close(sv[1]);
 	return 0;

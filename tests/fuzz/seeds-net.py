@@ -166,3 +166,29 @@ s.arrive(hdr() + frame(60))
 s.arrive(hdr() + frame(60))
 s.script = [ARRIVE, SERVE, KICK_TX, SERVE, RESTART, SERVE, KICK_TX, ARRIVE, SERVE]
 s.write('broken-chains')
+
+# Behind the frame filter (bit 6 of the queue bytes): web, then db with its VLAN tags.
+MAC = bytes([0x52, 0x54, 0, 0x12, 0x34, 0x56])
+
+
+def ipv4_from(src, dst, n, seed=0):
+    """An IPv4/UDP frame of N bytes from the NIC's MAC and SRC to DST (last octets, 10.0.x.y)."""
+    body = bytes((i * 5 + seed) & 0xff for i in range(n - 42))
+    udp = struct.pack('>HHHH', 4000, 53, 8 + len(body), 0) + body
+    ip = struct.pack('>BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     bytes([10, 0] + src), bytes([10, 0] + dst))
+    return bytes([2, 0, 0, 0, 0, 1]) + MAC + b'\x08\x00' + ip + udp
+
+
+for name, seg, vid in (('filter-web', 0x40, 0), ('filter-db-vlan', 0x40, 0x40)):
+    s = Seed(CSUM | GUEST_CSUM, 0x40 | 4, vid | 4)
+    s.rx_buffers(4, 1526)
+    me = [1, 5] if not vid else [2, 5]
+    s.tx(hdr() + ipv4_from(me, me[:1] + [9], 100))           # passes (tagged on db)
+    s.tx(hdr() + ipv4_from([1, 9], me[:1] + [9], 100))        # spoofed source
+    s.tx(hdr(1, 0, 0, 0, 34, 6) + ipv4_from(me, [3, 9], 300))  # another segment
+    tagged = MAC + bytes([2, 0, 0, 0, 0, 1]) + bytes([0x81, 0, 0, 102]) + bytes(50)
+    s.arrive(hdr() + (tagged if vid else frame(60, 2)))
+    s.arrive(hdr() + frame(60, 3))
+    s.script = [KICK_TX, SERVE, DRAIN, ARRIVE, ARRIVE, SERVE, KICK_RX, SERVE, DRAIN]
+    s.write(name)

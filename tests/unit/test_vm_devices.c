@@ -44,7 +44,7 @@ static void test_rng_placed(void **state)
 	struct acpi_platform p = {.n_mmio = 0};
 
 	(void)state;
-	assert_int_equal(vm_devices_open(&vd, &cfg, 2047, &err), 0);
+	assert_int_equal(vm_devices_open(&vd, &cfg, NULL, 2047, &err), 0);
 	assert_int_equal(vd.n, 1);
 	assert_string_equal(vd.d[0].name, "rng");
 	assert_int_equal(vd.d[0].base, VM_VIRTIO_BASE);
@@ -64,7 +64,7 @@ static void test_no_devices(void **state)
 	(void)state;
 	cfg.rng = false;
 	cfg.virtio_cmdline = true;
-	assert_int_equal(vm_devices_open(&vd, &cfg, 2047, &err), 0);
+	assert_int_equal(vm_devices_open(&vd, &cfg, NULL, 2047, &err), 0);
 	assert_int_equal(vd.n, 0);
 	assert_string_equal(vd.cmdline, cmdline);
 	vm_devices_describe(&vd, &p);
@@ -75,7 +75,7 @@ static void test_cmdline_form(void **state)
 {
 	(void)state;
 	cfg.virtio_cmdline = true;
-	assert_int_equal(vm_devices_open(&vd, &cfg, 2047, &err), 0);
+	assert_int_equal(vm_devices_open(&vd, &cfg, NULL, 2047, &err), 0);
 	assert_string_equal(vd.cmdline,
 			    "console=ttyS0 pci=off virtio_mmio.device=0x200@0xd0000000:16");
 }
@@ -87,11 +87,11 @@ static void test_cmdline_too_long(void **state)
 
 	(void)state;
 	cfg.virtio_cmdline = true;
-	assert_int_equal(vm_devices_open(&vd, &cfg, need - 1, &err), 2);
+	assert_int_equal(vm_devices_open(&vd, &cfg, NULL, need - 1, &err), 2);
 	if (!strstr(err.msg, "vm.yaml:7:17: virtio_cmdline: "))
 		fail_msg("refusal does not name the item: %s", err.msg);
 	vm_devices_destroy(&vd);
-	assert_int_equal(vm_devices_open(&vd, &cfg, need, &err), 0);
+	assert_int_equal(vm_devices_open(&vd, &cfg, NULL, need, &err), 0);
 }
 
 /* Without KVM, attaching gets as far as the MMIO window and fails at KVM_IOEVENTFD; the window
@@ -106,7 +106,7 @@ static void test_attach_failure_cleans_up(void **state)
 
 	(void)state;
 	bus_init(&mmio, "mmio");
-	assert_int_equal(vm_devices_open(&vd, &cfg, 2047, &err), 0);
+	assert_int_equal(vm_devices_open(&vd, &cfg, NULL, 2047, &err), 0);
 	assert_int_equal(vm_devices_attach(&vd, &kvm, &mmio, &mem, &why), -EBADF);
 	assert_string_equal(why, "KVM_IOEVENTFD failed");
 	assert_true(vd.d[0].attached);
@@ -136,7 +136,7 @@ static void test_disks_then_rng(void **state)
 	cfg.disks[1].path = img[1];
 	cfg.disks[1].read_only = true;
 	cfg.virtio_cmdline = true;
-	assert_int_equal(vm_devices_open(&vd, &cfg, 2047, &err), 0);
+	assert_int_equal(vm_devices_open(&vd, &cfg, NULL, 2047, &err), 0);
 	assert_int_equal(vd.n, 3);
 	assert_string_equal(vd.d[0].name, "blk0");
 	assert_string_equal(vd.d[1].name, "blk1");
@@ -150,7 +150,7 @@ static void test_disks_then_rng(void **state)
 
 	cfg.disks[1].path = missing;
 	cfg.disks[1].loc_path = (struct config_loc){.line = 9, .column = 11};
-	assert_int_equal(vm_devices_open(&vd, &cfg, 2047, &err), 2);
+	assert_int_equal(vm_devices_open(&vd, &cfg, NULL, 2047, &err), 2);
 	if (!strstr(err.msg, "vm.yaml:9:11: disks[1].path: "))
 		fail_msg("refusal does not name the disk: %s", err.msg);
 	assert_int_equal(vd.n, 1);
