@@ -29,6 +29,7 @@ static const char *const names[NET_DROP_REASONS] = {
     [NET_DROP_IPV6_EXT] = "ipv6-ext",
     [NET_DROP_FRAGMENT] = "fragment",
     [NET_DROP_DHCP] = "dhcp",
+    [NET_DROP_ROGUE_SERVER] = "rogue-server",
     [NET_DROP_RX_DST_MAC] = "rx-dst-mac",
     [NET_DROP_RX_VLAN] = "rx-vlan",
     [NET_DROP_RX_MALFORMED] = "rx-malformed",

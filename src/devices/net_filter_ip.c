@@ -19,6 +19,9 @@
 #define EXT_MAX 8 /* IPv6 extension headers walked at most */
 #define DHCP_CLIENT 68
 #define DHCP_SERVER 67
+#define DHCP6_SERVER 547
+#define ICMPV6_RA 134
+#define ICMPV6_REDIRECT 137
 
 static uint16_t be16(const uint8_t *p)
 {
@@ -103,6 +106,10 @@ enum net_drop_reason net_filter_ipv4(const struct net_filter *f, const uint8_t *
 		return drop(d, NET_DROP_SRC_IP);
 	if (dhcp && f->dhcp)
 		return NET_PASS; /* a lease being rebound, broadcast from the address it holds */
+	/* A guest is a client of its segment, never its DHCP server: a rogue one would hand its
+	 * neighbours a gateway of its choosing. */
+	if (d->proto == P_UDP && sport == DHCP_SERVER)
+		return drop(d, NET_DROP_ROGUE_SERVER);
 	return dest(f, offset != 0, d);
 }
 
@@ -215,9 +222,15 @@ enum net_drop_reason net_filter_ipv6(const struct net_filter *f, const uint8_t *
 		if (r)
 			return r;
 		/* RFC 6980: neighbor discovery is never fragmented. */
-		ndp = d->proto == P_ICMPV6 && !fragmented && end - off >= 4 &&
-		      is_nd_or_mld(ip[off]);
+		ndp =
+		    d->proto == P_ICMPV6 && !fragmented && end - off >= 4 && is_nd_or_mld(ip[off]);
 	}
+	/* Router advertisements, redirects and DHCPv6 answers steer the neighbours' routes: no
+	 * guest is the segment's router or server (RFC 6105's RA guard, done at the port). */
+	if (!frag_off && ((d->proto == P_ICMPV6 && end - off >= 1 &&
+			   (ip[off] == ICMPV6_RA || ip[off] == ICMPV6_REDIRECT)) ||
+			  (d->proto == P_UDP && sport == DHCP6_SERVER)))
+		return drop(d, NET_DROP_ROGUE_SERVER);
 	if (memcmp(d->src, f->ll6, 16) == 0 || memcmp(d->src, any, 16) == 0) {
 		/* Link-local and unspecified sources: address configuration only. */
 		if (!ndp)

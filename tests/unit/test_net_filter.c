@@ -30,9 +30,10 @@ static void tx_is(const struct net_filter *f, bool gso, enum net_drop_reason wan
 static void test_names(void **state)
 {
 	static const char *const want[] = {
-	    "pass",	     "runt",	    "oversize",	    "src-mac",	  "vlan-tagged", "ethertype",
-	    "arp-malformed", "arp-spoof",   "ip-malformed", "src-ip",	  "dst-denied",	 "ipv6-ext",
-	    "fragment",	     "dhcp",	    "rx-dst-mac",   "rx-vlan",	  "rx-malformed"};
+	    "pass",	  "runt",	   "oversize",	  "src-mac",	  "vlan-tagged",
+	    "ethertype",  "arp-malformed", "arp-spoof",	  "ip-malformed", "src-ip",
+	    "dst-denied", "ipv6-ext",	   "fragment",	  "dhcp",	  "rogue-server",
+	    "rx-dst-mac", "rx-vlan",	   "rx-malformed"};
 
 	(void)state;
 	assert_int_equal(sizeof(want) / sizeof(want[0]), NET_DROP_REASONS);
@@ -298,6 +299,11 @@ static void test_dhcp(void **state)
 	TX(&db, NET_DROP_SRC_IP);
 	ip4("0.0.0.0", "255.255.255.255", 17, 68, 67, 300, 0x2000); /* fragmented */
 	TX(&db, NET_DROP_SRC_IP);
+	/* A guest never answers as its segment's DHCP server, wherever the answer goes. */
+	ip4("10.0.2.5", "10.0.2.6", 17, 67, 68, 300, 0);
+	TX(&db, NET_DROP_ROGUE_SERVER);
+	ip4("10.0.2.5", "255.255.255.255", 17, 67, 68, 300, 0);
+	TX(&db, NET_DROP_ROGUE_SERVER);
 	/* Rebinding: broadcast from the address held, where DHCP is allowed. */
 	ip4("10.0.2.5", "255.255.255.255", 17, 68, 67, 300, 0);
 	TX(&db, NET_PASS);
@@ -405,10 +411,14 @@ static void test_rx(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names),	     cmocka_unit_test(test_ethernet),
-	    cmocka_unit_test(test_runt_and_jumbo),   cmocka_unit_test(test_arp),
-	    cmocka_unit_test(test_ipv4_source),	     cmocka_unit_test(test_egress_and_reach),
-	    cmocka_unit_test(test_dhcp),	     cmocka_unit_test(test_ipv4_fragments),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_ethernet),
+	    cmocka_unit_test(test_runt_and_jumbo),
+	    cmocka_unit_test(test_arp),
+	    cmocka_unit_test(test_ipv4_source),
+	    cmocka_unit_test(test_egress_and_reach),
+	    cmocka_unit_test(test_dhcp),
+	    cmocka_unit_test(test_ipv4_fragments),
 	    cmocka_unit_test(test_rx),
 	};
 

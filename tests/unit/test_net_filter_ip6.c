@@ -32,8 +32,7 @@ static uint8_t *tcp6(const char *src, const char *to, uint16_t port)
 }
 
 /* ICMPv6 of TYPE with LEN bytes; for NS and NA, TARGET. */
-static uint8_t *icmp6(const char *src, const char *to, uint8_t type, size_t len,
-		      const char *target)
+static uint8_t *icmp6(const char *src, const char *to, uint8_t type, size_t len, const char *target)
 {
 	uint8_t *p = ip6(src, to, NULL, 0, 0, 58, len);
 
@@ -155,6 +154,20 @@ static void test_neighbor_discovery(void **state)
 	TX(&web, NET_PASS);
 	p = ip6("::", "ff02::16", hbh, 1, 0, 58, 28);
 	p[0] = 143;
+	TX(&web, NET_PASS);
+	/* No guest is its segment's router: advertisements and redirects, from any source. */
+	icmp6(ll, "ff02::1", 134, 16, NULL);
+	TX(&web, NET_DROP_ROGUE_SERVER);
+	TX(&bare, NET_DROP_ROGUE_SERVER);
+	icmp6("fd00:1::5", "fd00:1::6", 137, 40, "fd00:1::1");
+	TX(&web, NET_DROP_ROGUE_SERVER);
+	/* Nor its DHCPv6 server (UDP from port 547); a DHCPv6 client (546) is traffic as any. */
+	p = ip6("fd00:1::5", "fd00:1::6", NULL, 0, 0, 17, 8);
+	p[0] = 547 >> 8;
+	p[1] = 547 & 0xff;
+	TX(&web, NET_DROP_ROGUE_SERVER);
+	p[1] = 546 & 0xff;
+	p[0] = 546 >> 8;
 	TX(&web, NET_PASS);
 }
 
