@@ -4,7 +4,8 @@
 # Describe the VM in these variables, then call vm_command VMM NAME DIR:
 #   vm_kernel vm_initrd vm_cmdline vm_mem_mib vm_vcpus
 #   vm_disks=("PATH|ro|SERIAL" ...)   ro is 0 or 1
-#   vm_nics=("TAP|MAC" ...)
+#   vm_nics=("TAP|MAC[|SEGMENT|IPV4]" ...)   a segment (bulwark only) turns the NIC's frame filter on
+#   vm_policy                               bulwark's policy (default policy-test.yaml)
 #   vm_rng=0|1
 # vm_command sets the array vm_cmd (for bulwark it writes DIR/NAME.yaml first).
 # shellcheck shell=bash disable=SC2034 # vm_cmd and the settings are for the sourcing script
@@ -19,11 +20,13 @@ vm_vcpus=1
 vm_disks=()
 vm_nics=()
 vm_rng=0
+# Allows what the cases and benchmarks boot (up to 4 vCPUs, 4 GiB).
+vm_policy=$vm_repo/tests/integration/policy-test.yaml
 # QEMU as bench/boot runs it, plus virtio-mmio version 2 (QEMU defaults to the legacy version 1).
 vm_qemu_machine=${BULWARK_QEMU_MACHINE:-microvm,acpi=on}
 
 vm_command() {
-    local vmm=$1 name=$2 dir=$3 d n path ro serial tap mac i=0
+    local vmm=$1 name=$2 dir=$3 d n path ro serial tap mac segment ipv4 i=0
     if [[ $vmm == bulwark ]]; then
         local cfg=$dir/$name.yaml
         {
@@ -42,13 +45,14 @@ vm_command() {
             done
             ((${#vm_nics[@]})) && echo "nics:"
             for n in "${vm_nics[@]}"; do
-                IFS='|' read -r tap mac <<<"$n"
+                IFS='|' read -r tap mac segment ipv4 <<<"$n"
                 echo "  - tap: $tap"
                 [[ -n $mac ]] && echo "    mac: \"$mac\""
+                [[ -n $segment ]] && echo "    segment: $segment"
+                [[ -n $ipv4 ]] && echo "    ipv4: $ipv4"
             done
             ((vm_rng)) && echo "rng: true"
-            # Allows what the cases and benchmarks boot (up to 4 vCPUs, 4 GiB).
-            echo "policy: $vm_repo/tests/integration/policy-test.yaml"
+            echo "policy: $vm_policy"
         } >"$cfg"
         vm_cmd=("$vm_bulwark" run "$cfg")
         return 0
@@ -69,7 +73,7 @@ vm_command() {
     done
     i=0
     for n in "${vm_nics[@]}"; do
-        IFS='|' read -r tap mac <<<"$n"
+        IFS='|' read -r tap mac _ <<<"$n"
         vm_cmd+=(-netdev "tap,id=net$i,ifname=$tap,script=no,downscript=no"
             -device "virtio-net-device,netdev=net$i${mac:+,mac=$mac}")
         i=$((i + 1))
