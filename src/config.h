@@ -45,7 +45,9 @@ struct config_nic {
 	char segment[CONFIG_SEGMENT_MAX + 1]; /* "" when not given */
 	uint8_t ipv4[4];		      /* network byte order */
 	uint8_t ipv6[16];
-	struct config_loc loc, loc_tap, loc_mac, loc_segment, loc_ipv4, loc_ipv6;
+	uint8_t ipv6_link_local[16]; /* in fe80::/64; not given: the EUI-64 of mac */
+	struct config_loc loc, loc_tap, loc_mac, loc_segment, loc_ipv4, loc_ipv6,
+	    loc_ipv6_link_local;
 };
 
 struct vm_config {

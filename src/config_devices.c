@@ -82,12 +82,14 @@ static int parse_segment(struct cy_parser *p, const struct cy_key *k, const char
 
 /*
  * The NIC's own unicast address: the one its guest may send from. Written without a prefix; the
- * segment's ranges say the rest.
+ * segment's ranges say the rest. Its IPv6 link-local address must be in fe80::/64.
  */
 static int parse_ip(struct cy_parser *p, const struct cy_key *k, const char *field, yaml_node_t *n,
 		    void *base)
 {
-	bool v6 = k->off == offsetof(struct config_nic, ipv6);
+	bool ll = k->off == offsetof(struct config_nic, ipv6_link_local);
+	bool v6 = ll || k->off == offsetof(struct config_nic, ipv6);
+	static const uint8_t ll_prefix[8] = {0xfe, 0x80};
 	const char *s = NULL;
 	size_t len = 0;
 	char buf[INET6_ADDRSTRLEN];
@@ -114,6 +116,10 @@ static int parse_ip(struct cy_parser *p, const struct cy_key *k, const char *fie
 			      "expected a unicast address (not unspecified, loopback, multicast or "
 			      "broadcast), got %s",
 			      cy_echo(&e, s, len, true));
+	if (ll && memcmp(a, ll_prefix, sizeof(ll_prefix)) != 0)
+		return cy_err(p, n->start_mark, field,
+			      "expected a link-local address in fe80::/64, got %s",
+			      cy_echo(&e, s, len, true));
 	memcpy(cy_field(base, k), a, v6 ? 16 : 4);
 	return 0;
 }
@@ -139,6 +145,8 @@ static const struct cy_key nic_keys[] = {
 									"0-9 and -"),
     NIC_KEY(ipv4, false, parse_ip, "expected an IPv4 address such as 10.0.1.5"),
     NIC_KEY(ipv6, false, parse_ip, "expected an IPv6 address such as \"fd00:1::5\""),
+    NIC_KEY(ipv6_link_local, false, parse_ip,
+	    "expected an IPv6 link-local address such as \"fe80::5\""),
 };
 
 static const struct cy_table disk_table = {disk_keys, ARRAY_SIZE(disk_keys),

@@ -61,7 +61,7 @@ struct net_filter {
 	uint8_t mac[6];
 	bool has_ipv4, has_ipv6;
 	uint8_t ipv4[4], ipv6[16];
-	uint8_t ll6[16]; /* fe80::/64 with the EUI-64 of mac: the guest's link-local address */
+	uint8_t ll6[16]; /* the guest's link-local address: the config's, or fe80:: + EUI-64 of mac */
 	unsigned vlan;	 /* 0: untagged */
 	bool dhcp;
 	uint16_t ethertypes[POLICY_ETHERTYPES_MAX];

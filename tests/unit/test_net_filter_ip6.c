@@ -171,6 +171,33 @@ static void test_neighbor_discovery(void **state)
 	TX(&web, NET_PASS);
 }
 
+/* A NIC whose config names its link-local address: that one, and no longer the EUI-64. */
+static void test_configured_link_local(void **state)
+{
+	struct config_nic nic = make_nic("web", "10.0.1.5", "fd00:1::5");
+	struct net_filter own;
+	const char *ll = "fe80::1c2d:3e4f:5a6b:7c8d", *eui = "fe80::ff:fe00:105";
+
+	(void)state;
+	addr(6, ll, nic.ipv6_link_local);
+	nic.loc_ipv6_link_local.line = 1;
+	assert_int_equal(net_filter_init(&own, &nic, &pol.network), 0);
+	icmp6(ll, "ff02::2", 133, 8, NULL); /* router solicitation */
+	TX(&own, NET_PASS);
+	TX(&web, NET_DROP_SRC_IP);
+	icmp6(ll, "ff02::16", 143, 8, NULL); /* MLDv2 report */
+	TX(&own, NET_PASS);
+	icmp6(ll, "fe80::1", 136, 24, ll);
+	TX(&own, NET_PASS);
+	TX(&web, NET_DROP_SRC_IP);
+	icmp6(eui, "ff02::2", 133, 8, NULL);
+	TX(&own, NET_DROP_SRC_IP);
+	TX(&web, NET_PASS);
+	/* Still address configuration only. */
+	tcp6(ll, "fd00:1::6", 80);
+	TX(&own, NET_DROP_SRC_IP);
+}
+
 static void test_extension_headers(void **state)
 {
 	uint8_t chain[10] = {0, 60, 60, 60, 60, 60, 60, 60, 60, 60};
@@ -258,6 +285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_source_and_destination),
 	    cmocka_unit_test(test_neighbor_discovery),
+	    cmocka_unit_test(test_configured_link_local),
 	    cmocka_unit_test(test_extension_headers),
 	    cmocka_unit_test(test_fragments),
 	};

@@ -65,6 +65,28 @@ static void test_nic_keys(void **state)
 	assert_string_equal(cfg.nics[1].segment, "");
 	assert_int_equal(cfg.nics[1].loc_ipv4.line, 0);
 	assert_int_equal(cfg.nics[1].loc_ipv6.line, 0);
+	assert_int_equal(cfg.nics[1].loc_ipv6_link_local.line, 0);
+}
+
+/* A guest whose link-local address is not its MAC's EUI-64 (stable-privacy, random) says so. */
+static void test_nic_link_local(void **state)
+{
+	uint8_t ll[16];
+
+	(void)state;
+	vm_ok(VM "  - tap: tap0\n    segment: web\n    ipv6_link_local: \"fe80::a:b:c:d\"\n");
+	assert_int_equal(inet_pton(AF_INET6, "fe80::a:b:c:d", ll), 1);
+	assert_memory_equal(cfg.nics[0].ipv6_link_local, ll, 16);
+	assert_int_equal(cfg.nics[0].loc_ipv6_link_local.line, 6);
+	vm_refused(VM "  - tap: t\n    ipv6_link_local: \"fd00:1::5\"\n",
+		   "vm.yaml:5:22: nics[0].ipv6_link_local: expected a link-local address in "
+		   "fe80::/64, got \"fd00:1::5\"");
+	vm_refused(VM "  - tap: t\n    ipv6_link_local: \"fe80:1::5\"\n",
+		   "vm.yaml:5:22: nics[0].ipv6_link_local: expected a link-local address in "
+		   "fe80::/64, got \"fe80:1::5\"");
+	vm_refused(VM "  - tap: t\n    ipv6_link_local: 10.0.0.1\n",
+		   "vm.yaml:5:22: nics[0].ipv6_link_local: expected an IPv6 link-local address "
+		   "such as \"fe80::5\", got \"10.0.0.1\"");
 }
 
 static void test_nic_keys_refused(void **state)
@@ -161,6 +183,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_nic_keys, teardown_both),
 	    cmocka_unit_test_teardown(test_nic_keys_refused, teardown_both),
+	    cmocka_unit_test_teardown(test_nic_link_local, teardown_both),
 	    cmocka_unit_test_teardown(test_bridge, teardown_both),
 	    cmocka_unit_test_teardown(test_nics_in_segments, teardown_both),
 	    cmocka_unit_test_teardown(test_nics_without_network, teardown_both),
