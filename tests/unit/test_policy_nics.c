@@ -78,6 +78,7 @@ static void test_nic_link_local(void **state)
 	assert_int_equal(inet_pton(AF_INET6, "fe80::a:b:c:d", ll), 1);
 	assert_memory_equal(cfg.nics[0].ipv6_link_local, ll, 16);
 	assert_int_equal(cfg.nics[0].loc_ipv6_link_local.line, 6);
+	config_free(&cfg);
 	vm_refused(VM "  - tap: t\n    ipv6_link_local: \"fd00:1::5\"\n",
 		   "vm.yaml:5:22: nics[0].ipv6_link_local: expected a link-local address in "
 		   "fe80::/64, got \"fd00:1::5\"");
