@@ -65,18 +65,20 @@ int net_filter_init(struct net_filter *f, const struct config_nic *nic,
 	f->has_ipv6 = nic->loc_ipv6.line != 0;
 	memcpy(f->ipv4, nic->ipv4, sizeof(f->ipv4));
 	memcpy(f->ipv6, nic->ipv6, sizeof(f->ipv6));
-	/* The config's, else RFC 4291 appendix A: the modified EUI-64 of the MAC, as Linux makes it
-	 * by default (guests with stable-privacy or random link-local addresses need the config's). */
-	f->ll6[0] = 0xfe;
-	f->ll6[1] = 0x80;
-	f->ll6[8] = nic->mac[0] ^ 0x02;
-	f->ll6[9] = nic->mac[1];
-	f->ll6[10] = nic->mac[2];
-	f->ll6[11] = 0xff;
-	f->ll6[12] = 0xfe;
-	memcpy(f->ll6 + 13, nic->mac + 3, 3);
-	if (nic->loc_ipv6_link_local.line)
+	if (nic->loc_ipv6_link_local.line) {
+		/* Guests with stable-privacy or random link-local addresses need it named. */
 		memcpy(f->ll6, nic->ipv6_link_local, sizeof(f->ll6));
+	} else {
+		/* RFC 4291 appendix A: the modified EUI-64 of the MAC, as Linux makes it by default. */
+		f->ll6[0] = 0xfe;
+		f->ll6[1] = 0x80;
+		f->ll6[8] = nic->mac[0] ^ 0x02;
+		f->ll6[9] = nic->mac[1];
+		f->ll6[10] = nic->mac[2];
+		f->ll6[11] = 0xff;
+		f->ll6[12] = 0xfe;
+		memcpy(f->ll6 + 13, nic->mac + 3, 3);
+	}
 	f->vlan = sg->vlan;
 	f->dhcp = sg->dhcp;
 	memcpy(f->ethertypes, sg->ethertypes, sizeof(f->ethertypes));
