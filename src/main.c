@@ -1,6 +1,7 @@
 /* main.c: the bulwark command line: run or validate a VM config, check a policy. */
 #include "boot_files.h"
 #include "config.h"
+#include "host/host_check.h"
 #include "log.h"
 #include "net/net_cmd.h"
 #include "sandbox/caps.h"
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -26,11 +28,16 @@ static const char usage[] =
     "                                        sandbox uid/gid, else the invoking user) and attach\n"
     "                                        them to their segments' bridges, VLANs set\n"
     "       bulwark net down FILE            as root: delete FILE's taps (bridges stay)\n"
+    "       bulwark host check [--json] [FILE]\n"
+    "                                        whether this host can run FILE (else the built-in\n"
+    "                                        default policy): KVM, cgroups, sandbox, one line\n"
+    "                                        per check, what to do about each failure\n"
     "       bulwark --help | --version\n"
     "\n"
     "Exit status: 0 when the guest powered off or rebooted, 1 on a runtime failure,\n"
-    "2 for a bad config or bad arguments; net: 0 when every tap is as FILE says. On an\n"
-    "interactive console, Ctrl-A x quits.\n";
+    "2 for a bad config or bad arguments; net: 0 when every tap is as FILE says; host\n"
+    "check: 0 when this host can run it, 1 when it cannot. On an interactive console,\n"
+    "Ctrl-A x quits.\n";
 
 /* The policy CFG names, else the built-in default; refused unless CFG stays within its limits. */
 static int load_policy(const struct vm_config *cfg, struct policy *pol, struct config_error *err)
@@ -142,6 +149,13 @@ static int cmd_run(const char *path)
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
+	/* The host's cgroups are checked, and made ready, before anything is opened or created: a
+	 * host that cannot give the policy its cgroup is refused as it was found. */
+	if (jail_prepare_cgroup(&pol)) {
+		policy_free(&pol);
+		config_free(&cfg);
+		return EXIT_RUNTIME;
+	}
 	/* Every thread kind's filter is compiled before any guest code runs, and the bounding set
 	 * is emptied while we still hold CAP_SETPCAP (the jail's id drop takes it away). */
 	if (sandbox_prepare(pol.sandbox.seccomp)) {
@@ -176,6 +190,36 @@ static int cmd_net(bool up, const char *path)
 	r = up ? net_up(&cfg, &pol) : net_down(&cfg, &pol);
 	policy_free(&pol);
 	config_free(&cfg);
+	return r;
+}
+
+/* `host check [--json] [FILE]`: FILE and its policy, else the built-in default policy. */
+static int cmd_host_check(const char *path, bool json)
+{
+	struct host_env env = host_env_default;
+	struct host_report report = {.config = path};
+	struct vm_config cfg;
+	struct policy pol;
+	struct config_error err;
+	int r;
+
+	if (path) {
+		r = load(path, &cfg, &pol, NULL);
+		if (r)
+			return r;
+	} else if (policy_load_default(&pol, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	env.euid = geteuid();
+	report.policy = pol.path;
+	host_check(&report, path ? &cfg : NULL, &pol, &env);
+	r = host_report_ok(&report) ? 0 : EXIT_RUNTIME;
+	if (json ? host_report_json(&report, stdout) : (host_report_print(&report, stdout), 0))
+		r = EXIT_RUNTIME;
+	policy_free(&pol);
+	if (path)
+		config_free(&cfg);
 	return r;
 }
 
@@ -225,6 +269,13 @@ int main(int argc, char **argv)
 		return cmd_run(argv[i + 1]);
 	if (i + 2 == argc && !strcmp(argv[i], "validate"))
 		return cmd_validate(argv[i + 1]);
+	if (i + 2 <= argc && !strcmp(argv[i], "host") && !strcmp(argv[i + 1], "check")) {
+		bool json = i + 2 < argc && !strcmp(argv[i + 2], "--json");
+		int rest = argc - i - 2 - json;
+
+		if (rest <= 1 && (rest == 0 || argv[argc - 1][0] != '-'))
+			return cmd_host_check(rest ? argv[argc - 1] : NULL, json);
+	}
 	if (i + 3 == argc && !strcmp(argv[i], "policy") && !strcmp(argv[i + 1], "check"))
 		return cmd_policy_check(argv[i + 2]);
 	if (i + 3 == argc && !strcmp(argv[i], "net") &&

@@ -3,6 +3,7 @@
 
 #include "console.h"
 #include "kvm/acpi.h"
+#include "kvm/kvm_probe.h"
 #include "kvm/vcpu.h"
 #include "kvm/x86_boot.h"
 #include "log.h"
@@ -151,9 +152,17 @@ int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_netw
 	/* The system fd only: the VM itself belongs to whichever process creates it. */
 	r = kvm_open(&vm->kvm, "/dev/kvm", &why);
 	if (r) {
-		log_err("/dev/kvm: %s: %s", why, strerror(-r));
+		char modules[64];
+
+		kvm_vendor_modules("/sys/module", modules, sizeof(modules));
+		log_err("/dev/kvm: %s: %s%s%s", why, strerror(-r), *modules ? "; loaded: " : "",
+			modules);
 		return 1;
 	}
+	/* Before any vCPU of ours runs: a KVM that cannot run a guest (kvm_pvm runs only PVM
+	 * kernels) would spin in KVM_RUN for ever. */
+	if (kvm_probe_check(vm->kvm.dev_fd))
+		return 1;
 	if (cfg->vcpus > vm->kvm.max_vcpus) {
 		config_errorf(&err, cfg->path, cfg->loc_vcpus, "vcpus",
 			      "expected at most %u (KVM's limit on this host), got %u",

@@ -3,27 +3,61 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 /* Every capability bulwark relies on, with the name an error message gives it. */
+#define CAP(c, what) {c, #c, "KVM lacks " #c what}
 static const struct {
 	int cap;
-	const char *why;
+	const char *name, *why;
 } required_caps[] = {
-	{KVM_CAP_IRQCHIP, "KVM lacks KVM_CAP_IRQCHIP (in-kernel IOAPIC and LAPIC)"},
-	{KVM_CAP_USER_MEMORY, "KVM lacks KVM_CAP_USER_MEMORY"},
-	{KVM_CAP_PIT2, "KVM lacks KVM_CAP_PIT2"},
-	{KVM_CAP_EXT_CPUID, "KVM lacks KVM_CAP_EXT_CPUID"},
-	{KVM_CAP_SET_TSS_ADDR, "KVM lacks KVM_CAP_SET_TSS_ADDR"},
-	{KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM lacks KVM_CAP_SET_IDENTITY_MAP_ADDR"},
-	{KVM_CAP_IMMEDIATE_EXIT, "KVM lacks KVM_CAP_IMMEDIATE_EXIT"},
-	{KVM_CAP_IRQ_ROUTING, "KVM lacks KVM_CAP_IRQ_ROUTING"},
-	{KVM_CAP_IOEVENTFD, "KVM lacks KVM_CAP_IOEVENTFD"},
-	{KVM_CAP_IRQFD, "KVM lacks KVM_CAP_IRQFD"},
+    CAP(KVM_CAP_IRQCHIP, " (in-kernel IOAPIC and LAPIC)"),
+    CAP(KVM_CAP_USER_MEMORY, ""),
+    CAP(KVM_CAP_PIT2, ""),
+    CAP(KVM_CAP_EXT_CPUID, ""),
+    CAP(KVM_CAP_SET_TSS_ADDR, ""),
+    CAP(KVM_CAP_SET_IDENTITY_MAP_ADDR, ""),
+    CAP(KVM_CAP_IMMEDIATE_EXIT, ""),
+    CAP(KVM_CAP_IRQ_ROUTING, ""),
+    CAP(KVM_CAP_IOEVENTFD, ""),
+    CAP(KVM_CAP_IRQFD, ""),
 };
+#undef CAP
+
+unsigned kvm_required_caps(void)
+{
+	return sizeof(required_caps) / sizeof(required_caps[0]);
+}
+
+unsigned kvm_missing_caps(int dev_fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	unsigned n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
+		if (ioctl(dev_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) > 0)
+			continue;
+		n++;
+		if (len < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
+						required_caps[i].name);
+	}
+	return n;
+}
+
+unsigned kvm_max_vcpus(int dev_fd)
+{
+	int r = ioctl(dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+
+	if (r <= 0)
+		r = ioctl(dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	return r > 0 ? (unsigned)r : 4; /* KVM's documented floor */
+}
 
 /* Grows the buffer until KVM_GET_SUPPORTED_CPUID stops answering E2BIG. */
 static struct kvm_cpuid2 *get_supported_cpuid(int dev_fd)
@@ -65,10 +99,7 @@ int kvm_open(struct kvm *k, const char *dev, const char **why)
 			goto fail;
 		}
 	}
-	r = ioctl(k->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
-	if (r <= 0)
-		r = ioctl(k->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
-	k->max_vcpus = r > 0 ? (unsigned)r : 4; /* KVM's documented floor */
+	k->max_vcpus = kvm_max_vcpus(k->dev_fd);
 	k->tsc_deadline = ioctl(k->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	r = ioctl(k->dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (r <= 0) {

@@ -29,6 +29,14 @@ struct kvm {
  */
 int kvm_open(struct kvm *k, const char *dev, const char **why);
 
+/* How many capabilities kvm_open() requires; how many of them DEV_FD lacks, their KVM_CAP_*
+ * names joined by ", " into BUF. */
+unsigned kvm_required_caps(void);
+unsigned kvm_missing_caps(int dev_fd, char *buf, size_t size);
+
+/* KVM's vCPU limit per VM (KVM_CAP_MAX_VCPUS, else KVM_CAP_NR_VCPUS, else 4). */
+unsigned kvm_max_vcpus(int dev_fd);
+
 /* Creates the VM: in-kernel IOAPIC + LAPIC, PIT, and RAM from M as memory slots. */
 int kvm_create_vm(struct kvm *k, const struct guest_mem *m, const char **why);
 

@@ -25,8 +25,7 @@ void cgroup_format(uint64_t v, char *buf, size_t size)
 		snprintf(buf, size, "%" PRIu64, v);
 }
 
-/* Writes VALUE to DIR/FILE in one write(2), as the kernel wants cgroup files written. */
-static int write_file(const char *dir, const char *file, const char *value)
+int cgroup_write(const char *dir, const char *file, const char *value)
 {
 	char path[PATH_MAX];
 	size_t len = strlen(value);
@@ -47,8 +46,7 @@ static int write_file(const char *dir, const char *file, const char *value)
 	return r;
 }
 
-/* Reads DIR/FILE (at most SIZE - 1 bytes) into BUF as a string. */
-static int read_file(const char *dir, const char *file, char *buf, size_t size)
+int cgroup_read(const char *dir, const char *file, char *buf, size_t size)
 {
 	char path[PATH_MAX];
 	ssize_t n;
@@ -67,8 +65,7 @@ static int read_file(const char *dir, const char *file, char *buf, size_t size)
 	return 0;
 }
 
-/* Whether the space-separated LIST names WORD. */
-static bool has_word(const char *list, const char *word)
+bool cgroup_has_word(const char *list, const char *word)
 {
 	size_t len = strlen(word);
 
@@ -83,23 +80,23 @@ static bool has_word(const char *list, const char *word)
 static int enable_controller(const char *parent, const char *controller)
 {
 	char have[512], plus[32];
-	int r = read_file(parent, "cgroup.subtree_control", have, sizeof(have));
+	int r = cgroup_read(parent, "cgroup.subtree_control", have, sizeof(have));
 
 	if (r) {
 		log_err("cgroup: cannot read %s/cgroup.subtree_control: %s", parent, strerror(-r));
 		return r;
 	}
-	if (has_word(have, controller))
+	if (cgroup_has_word(have, controller))
 		return 0;
-	r = read_file(parent, "cgroup.controllers", have, sizeof(have));
-	if (!r && !has_word(have, controller)) {
+	r = cgroup_read(parent, "cgroup.controllers", have, sizeof(have));
+	if (!r && !cgroup_has_word(have, controller)) {
 		log_err("cgroup: the %s controller is not available in %s (its cgroup.controllers: "
 			"%.*s): enable it in the subtree_control of the cgroup above",
 			controller, parent, (int)strcspn(have, "\n"), have);
 		return -ENOTSUP;
 	}
 	snprintf(plus, sizeof(plus), "+%s", controller);
-	r = write_file(parent, "cgroup.subtree_control", plus);
+	r = cgroup_write(parent, "cgroup.subtree_control", plus);
 	if (r)
 		log_err("cgroup: cannot enable the %s controller in %s/cgroup.subtree_control: %s",
 			controller, parent, strerror(-r));
@@ -211,7 +208,7 @@ int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (!files[i].set)
 			continue;
-		r = write_file(cg->path, files[i].file, files[i].value);
+		r = cgroup_write(cg->path, files[i].file, files[i].value);
 		if (r) {
 			log_err("cgroup: cannot write \"%s\" to %s/%s: %s", files[i].value,
 				cg->path, files[i].file, strerror(-r));
@@ -228,7 +225,7 @@ int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char 
 int cgroup_enter(const struct cgroup *cg)
 {
 	/* "0" is the writer itself, whatever its pid looks like from the cgroup's namespace. */
-	int r = write_file(cg->path, "cgroup.procs", "0");
+	int r = cgroup_write(cg->path, "cgroup.procs", "0");
 
 	if (r)
 		log_err("cgroup: cannot move into %s/cgroup.procs: %s", cg->path, strerror(-r));
@@ -241,7 +238,7 @@ long long cgroup_oom_kills(const struct cgroup *cg)
 {
 	char events[1024];
 	const char *p;
-	int r = read_file(cg->path, "memory.events", events, sizeof(events));
+	int r = cgroup_read(cg->path, "memory.events", events, sizeof(events));
 
 	if (r)
 		return r;

@@ -6,12 +6,23 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cgroup {
 	bool created;	     /* we made the directory: cgroup_remove() takes it away */
 	char path[PATH_MAX]; /* PARENT/NAME; "" when there is none */
 };
+
+/* Writes VALUE to DIR/FILE in one write(2), as the kernel wants cgroup files written. Returns 0
+ * or -errno. */
+int cgroup_write(const char *dir, const char *file, const char *value);
+
+/* Reads DIR/FILE (at most SIZE - 1 bytes) into BUF as a string. Returns 0 or -errno. */
+int cgroup_read(const char *dir, const char *file, char *buf, size_t size);
+
+/* Whether the space-separated LIST (a cgroup.controllers or subtree_control) names WORD. */
+bool cgroup_has_word(const char *list, const char *word);
 
 /* Formats V as a cgroup file wants it: "max" for POLICY_UNLIMITED, else the number. */
 void cgroup_format(uint64_t v, char *buf, size_t size);

@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/cgroup_host.h"
 #include "sandbox/jail_supervisor.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -35,11 +37,7 @@ static const struct {
     [POLICY_RLIMIT_CORE] = {RLIMIT_CORE, "core"},
 };
 
-static const struct {
-	unsigned bit;
-	int flag;
-	const char *name;
-} namespaces[] = {
+const struct jail_ns jail_namespaces[JAIL_NAMESPACES] = {
     {POLICY_NS_MOUNT, CLONE_NEWNS, "mount"}, {POLICY_NS_IPC, CLONE_NEWIPC, "ipc"},
     {POLICY_NS_UTS, CLONE_NEWUTS, "uts"},    {POLICY_NS_NET, CLONE_NEWNET, "net"},
     {POLICY_NS_PID, CLONE_NEWPID, "pid"},
@@ -62,6 +60,40 @@ int jail_check(const struct policy *p, struct config_error *err)
 			      "jail %s: expected an absolute directory", sb->jail);
 		return -1;
 	}
+	return 0;
+}
+
+int jail_prepare_cgroup(struct policy *p)
+{
+	unsigned need = cgroup_controllers_needed(&p->cgroup);
+	struct cgroup_host h;
+	struct cgroup_problem pb;
+	char path[PATH_MAX], done[512];
+	char *moved;
+
+	if (!p->cgroup.parent || geteuid() != 0)
+		return 0;
+	cgroup_host_probe(&h, &cgroup_host_paths_default);
+	/* Checked whole before anything is written: a refusal leaves the host as it was. */
+	if (cgroup_host_resolve(&h, p->cgroup.parent, path, sizeof(path), &pb) ||
+	    cgroup_host_prepare(&h, path, need, false, NULL, 0, &pb) ||
+	    cgroup_host_prepare(&h, path, need, true, done, sizeof(done), &pb)) {
+		log_err("cgroup: %s; %s", pb.why, pb.fix);
+		return -1;
+	}
+	if (done[0])
+		log_info("cgroup: enabled for the parent's path: %s", done);
+	if (!strcmp(path, p->cgroup.parent))
+		return 0;
+	moved = strdup(path);
+	if (!moved) {
+		log_err("cgroup: out of memory");
+		return -1;
+	}
+	log_info("cgroup: cgroup2 is mounted at %s: the policy's parent %s is %s", h.cgroup2,
+		 p->cgroup.parent, moved);
+	free(p->cgroup.parent);
+	p->cgroup.parent = moved;
 	return 0;
 }
 
@@ -110,13 +142,13 @@ static int unshare_namespaces(unsigned bits)
 	int flags = 0;
 
 	names[0] = '\0';
-	for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++) {
-		if (!(bits & namespaces[i].bit))
+	for (size_t i = 0; i < JAIL_NAMESPACES; i++) {
+		if (!(bits & jail_namespaces[i].bit))
 			continue;
-		if (namespaces[i].flag != CLONE_NEWPID)
-			flags |= namespaces[i].flag;
-		len +=
-		    (size_t)snprintf(names + len, sizeof(names) - len, " %s", namespaces[i].name);
+		if (jail_namespaces[i].flag != CLONE_NEWPID)
+			flags |= jail_namespaces[i].flag;
+		len += (size_t)snprintf(names + len, sizeof(names) - len, " %s",
+					jail_namespaces[i].name);
 	}
 	if (flags && unshare(flags)) {
 		int e = errno;
@@ -131,88 +163,95 @@ static int unshare_namespaces(unsigned bits)
 	return 0;
 }
 
-/* Makes DIR (or a fresh empty tmpfs) the root, unmounts the host's root and makes the jail
- * read-only. Runs in our own mount namespace. */
-static int pivot(const char *dir)
+int jail_pivot(const char *dir, const char **step)
 {
 	const char *root = dir ? dir : JAIL_TMPFS_AT;
-	const char *step;
 
 	/* Nothing we mount from here on may propagate back to the host's namespace. */
-	step = "cannot make / private (mount MS_REC|MS_PRIVATE)";
+	*step = "cannot make / private (mount MS_REC|MS_PRIVATE)";
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		goto fail;
+		return -errno;
 	if (dir) {
-		step = "cannot bind-mount the jail directory onto itself";
+		*step = "cannot bind-mount the jail directory onto itself";
 		if (mount(dir, dir, NULL, MS_BIND, NULL))
-			goto fail;
+			return -errno;
 	} else {
-		step = "cannot mount a tmpfs for the jail";
+		*step = "cannot mount a tmpfs for the jail";
 		if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  JAIL_TMPFS_OPTS))
-			goto fail;
+			return -errno;
 	}
 	/* pivot_root(".", ".") stacks the old root on the new one; unmounting "." drops it. */
-	step = "cannot enter the jail (chdir)";
+	*step = "cannot enter the jail (chdir)";
 	if (chdir(root))
-		goto fail;
-	step = "pivot_root failed";
+		return -errno;
+	*step = "pivot_root failed";
 	if (syscall(SYS_pivot_root, ".", "."))
-		goto fail;
-	step = "cannot unmount the host's root after pivot_root";
+		return -errno;
+	*step = "cannot unmount the host's root after pivot_root";
 	if (umount2(".", MNT_DETACH))
-		goto fail;
-	step = "cannot chdir to the jail's root";
+		return -errno;
+	*step = "cannot chdir to the jail's root";
 	if (chdir("/"))
-		goto fail;
-	step = "cannot make the jail read-only";
+		return -errno;
+	*step = "cannot make the jail read-only";
 	if (mount(NULL, "/", NULL,
 		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
-		goto fail;
-	if (dir)
+		return -errno;
+	return 0;
+}
+
+/* jail_pivot(), logged. */
+static int pivot(const char *dir)
+{
+	const char *step = "";
+	int r = jail_pivot(dir, &step);
+
+	if (r)
+		log_err("jail: %s: %s: %s", dir ? dir : JAIL_TMPFS_AT, step, strerror(-r));
+	else if (dir)
 		log_info("jail: pivot_root into %s (read-only); the host's root is unmounted", dir);
 	else
 		log_info(
 		    "jail: pivot_root into an empty read-only tmpfs; the host's root is unmounted");
-	return 0;
-fail:;
-	int e = errno;
-
-	log_err("jail: %s: %s: %s", root, step, strerror(e));
-	return -e;
+	return r;
 }
 
-static int drop_ids(uid_t uid, gid_t gid)
+int jail_drop_ids(uid_t uid, gid_t gid, const char **step)
 {
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
-	const char *step;
 
 	/* Groups first: once the uid is not 0 we could no longer change them. */
-	step = "setgroups(0)";
+	*step = "setgroups(0)";
 	if (setgroups(0, NULL))
-		goto fail;
-	step = "setresgid";
+		return -errno;
+	*step = "setresgid";
 	if (setresgid(gid, gid, gid))
-		goto fail;
-	step = "setresuid";
+		return -errno;
+	*step = "setresuid";
 	if (setresuid(uid, uid, uid))
-		goto fail;
-	step = "getresuid";
+		return -errno;
+	*step = "getresuid";
 	if (getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg))
-		goto fail;
-	if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid) {
-		log_err("ids: still uid %u/%u/%u gid %u/%u/%u after dropping to %u:%u", ru, eu, su,
-			rg, eg, sg, uid, gid);
+		return -errno;
+	*step = "ids not as asked after setresuid";
+	if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid)
 		return -EPERM;
-	}
-	log_info("ids: running as uid %u gid %u, no supplementary groups", uid, gid);
 	return 0;
-fail:;
-	int e = errno;
+}
 
-	log_err("ids: %s to uid %u gid %u: %s", step, uid, gid, strerror(e));
-	return -e;
+/* jail_drop_ids(), logged. */
+static int drop_ids(uid_t uid, gid_t gid)
+{
+	const char *step = "";
+	int r = jail_drop_ids(uid, gid, &step);
+
+	if (r)
+		log_err("ids: %s to uid %u gid %u: %s", step, uid, gid, strerror(-r));
+	else
+		log_info("ids: running as uid %u gid %u, no supplementary groups", uid, gid);
+	return r;
 }
 
 /* What the VMM does to itself after the fork (or without one): namespaces, jail, ids. */

@@ -7,12 +7,40 @@
 
 #include <stdbool.h>
 
+/* The namespaces a policy may name, in the order the jail unshares them (pid last: it takes a
+ * fork to enter). FLAG is unshare(2)'s. */
+#define JAIL_NAMESPACES 5
+struct jail_ns {
+	unsigned bit; /* enum policy_ns */
+	int flag;
+	const char *name;
+};
+extern const struct jail_ns jail_namespaces[JAIL_NAMESPACES];
+
 /* Whether P's cgroup and sandbox sections hang together (a jail directory needs the mount
  * namespace, say). Returns 0, or -1 with ERR naming the policy's field (exit 2). */
 int jail_check(const struct policy *p, struct config_error *err);
 
+/*
+ * As root with a cgroup section: finds P's cgroup parent in this host's cgroup2 (through
+ * /proc/self/mountinfo; P's parent becomes that path) and makes the controllers its keys need
+ * available there, enabling them along the path where bulwark may write. Checks everything
+ * before writing anything, and refuses a host it cannot use (hybrid or legacy cgroups, no
+ * cgroup2, a controller systemd has not delegated) with one logged line: the cause and the fix.
+ * Returns 0, or -1 (exit 1). Does nothing for another user or a policy without cgroup.
+ */
+int jail_prepare_cgroup(struct policy *p);
+
 /* Applies the rlimits SB sets, soft and hard alike. Returns 0, or -errno after logging which. */
 int jail_set_rlimits(const struct policy_sandbox *sb);
+
+/* Makes DIR, or with DIR NULL a fresh empty tmpfs, the root of this process's own mount
+ * namespace: pivot_root, the host's root unmounted, the jail read-only. Returns 0, or -errno with
+ * STEP naming what failed. Logs nothing (`host check` tries it in a throw-away child). */
+int jail_pivot(const char *dir, const char **step);
+
+/* setgroups(0), setresgid(GID), setresuid(UID), then checked. Returns 0 or -errno with STEP. */
+int jail_drop_ids(uid_t uid, gid_t gid, const char **step);
 
 /*
  * Confines this process per P, between opening every host resource and creating the VM (KVM

@@ -5,6 +5,8 @@
 #ifndef BULWARK_FAKE_CGROUPFS_H
 #define BULWARK_FAKE_CGROUPFS_H
 
+#include "fake_files.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,44 +31,6 @@ static const char *const fake_files[] = {
 
 int __real_mkdir(const char *path, mode_t mode);
 int __real_rmdir(const char *path);
-
-static void fake_write(const char *dir, const char *file, const char *text)
-{
-	char p[512];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	f = fopen(p, "w");
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
-}
-
-/* The text of DIR/FILE, in a static buffer ("" when missing). */
-static const char *fake_read(const char *dir, const char *file)
-{
-	static char buf[512];
-	char p[512];
-	FILE *f;
-	size_t n = 0;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	f = fopen(p, "r");
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-static bool fake_exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
 
 int __wrap_mkdir(const char *path, mode_t mode)
 {
