@@ -149,9 +149,9 @@ static int cmd_run(const char *path)
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
-	/* The host's cgroups are checked, and made ready, before anything is opened or created: a
-	 * host that cannot give the policy its cgroup is refused as it was found. */
-	if (jail_prepare_cgroup(&pol)) {
+	/* The host's cgroups are checked before anything is opened or written: a host that cannot
+	 * give the policy its cgroup is refused as it was found. */
+	if (jail_prepare_cgroup(&pol, false)) {
 		policy_free(&pol);
 		config_free(&cfg);
 		return EXIT_RUNTIME;
@@ -165,6 +165,9 @@ static int cmd_run(const char *path)
 	}
 	/* Every host resource first, privileged and outside any jail... */
 	r = vm_open(&vm, &cfg, &pol.network);
+	/* ...the controllers the cgroup needs, once KVM has shown it runs guests... */
+	if (r == 0 && jail_prepare_cgroup(&pol, true))
+		r = EXIT_RUNTIME;
 	/* ...then the jail (which may fork: the supervisor returns here with its verdict), and only
 	 * then the VM itself, in the process that runs it. */
 	if (r == 0 && jail_enter(&pol, cfg.name, release_vm, &vm, &r)) {
@@ -270,11 +273,19 @@ int main(int argc, char **argv)
 	if (i + 2 == argc && !strcmp(argv[i], "validate"))
 		return cmd_validate(argv[i + 1]);
 	if (i + 2 <= argc && !strcmp(argv[i], "host") && !strcmp(argv[i + 1], "check")) {
-		bool json = i + 2 < argc && !strcmp(argv[i + 2], "--json");
-		int rest = argc - i - 2 - json;
+		const char *path = NULL;
+		bool json = false, bad = false;
 
-		if (rest <= 1 && (rest == 0 || argv[argc - 1][0] != '-'))
-			return cmd_host_check(rest ? argv[argc - 1] : NULL, json);
+		for (int a = i + 2; a < argc; a++) {
+			if (!strcmp(argv[a], "--json"))
+				json = true;
+			else if (argv[a][0] == '-' || path)
+				bad = true;
+			else
+				path = argv[a];
+		}
+		if (!bad)
+			return cmd_host_check(path, json);
 	}
 	if (i + 3 == argc && !strcmp(argv[i], "policy") && !strcmp(argv[i + 1], "check"))
 		return cmd_policy_check(argv[i + 2]);

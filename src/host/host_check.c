@@ -78,19 +78,26 @@ void host_check_kvm(struct host_report *r, const struct vm_config *cfg, const st
 	fd = open_kvm(r, env, modules);
 	if (fd < 0)
 		return;
+	/* Which module answers matters most on kvm_pvm: named on these lines' failures too. */
+	snprintf(line, sizeof(line), "%s%s%s", *modules ? " (loaded: " : "", modules,
+		 *modules ? ")" : "");
 	api = ioctl(fd, KVM_GET_API_VERSION, 0);
 	if (api != KVM_API_VERSION) {
 		host_add(r, "kvm.api", HOST_FAIL,
-			 "a Linux kernel whose KVM speaks API 12 (any since 2.6.22)",
-			 "KVM_GET_API_VERSION answered %d, bulwark needs %d", api, KVM_API_VERSION);
+			 strstr(modules, "kvm_pvm") ? kvm_pvm_fix
+						    : "a Linux kernel whose KVM speaks API 12",
+			 "KVM_GET_API_VERSION answered %d, bulwark needs %d%s", api,
+			 KVM_API_VERSION, line);
 		close(fd);
 		return;
 	}
 	host_add(r, "kvm.api", HOST_PASS, NULL, "KVM API version %d", api);
 	if (kvm_missing_caps(fd, missing, sizeof(missing)))
 		host_add(r, "kvm.capabilities", HOST_FAIL,
-			 "a newer kernel, or a KVM module that offers them", "KVM lacks %s",
-			 missing);
+			 strstr(modules, "kvm_pvm")
+			     ? kvm_pvm_fix
+			     : "a newer kernel, or a KVM module that offers them",
+			 "KVM lacks %s%s", missing, line);
 	else
 		host_add(r, "kvm.capabilities", HOST_PASS, NULL, "all %u capabilities bulwark uses",
 			 kvm_required_caps());

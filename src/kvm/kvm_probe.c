@@ -301,9 +301,14 @@ const char kvm_pvm_fix[] =
 void kvm_probe_describe(const struct kvm_probe *p, const char *module, unsigned bound_ms, char *buf,
 			size_t size)
 {
-	char served[64], name[32];
+	char served[128], name[32];
 
-	if (module && *module)
+	/* On kvm_pvm every failure has the one cause: say it first, then what was seen. */
+	if (is_pvm(module) && p->verdict != KVM_PROBE_RAN)
+		snprintf(served, sizeof(served),
+			 "/dev/kvm is served by %s, which runs only guest kernels built for PVM:",
+			 module);
+	else if (module && *module)
 		snprintf(served, sizeof(served), "/dev/kvm (%s)", module);
 	else
 		snprintf(served, sizeof(served), "/dev/kvm");
@@ -313,17 +318,9 @@ void kvm_probe_describe(const struct kvm_probe *p, const char *module, unsigned 
 			 p->run_us);
 		return;
 	case KVM_PROBE_STUCK:
-		if (is_pvm(module))
-			snprintf(
-			    buf, size,
-			    "/dev/kvm is served by kvm_pvm, which runs only guest kernels built "
-			    "for PVM: a test guest made no progress in %u ms%s",
-			    bound_ms, p->unkillable ? " (and its process outlived SIGKILL)" : "");
-		else
-			snprintf(buf, size,
-				 "%s cannot run guests: a test guest made no progress in %u ms%s",
-				 served, bound_ms,
-				 p->unkillable ? " (and its process outlived SIGKILL)" : "");
+		snprintf(buf, size, "%s%s a test guest made no progress in %u ms%s", served,
+			 is_pvm(module) ? "" : " cannot run guests:", bound_ms,
+			 p->unkillable ? " (and its process outlived SIGKILL)" : "");
 		return;
 	case KVM_PROBE_WRONG_EXIT:
 		if (p->exit_reason == KVM_EXIT_IO)
@@ -333,18 +330,17 @@ void kvm_probe_describe(const struct kvm_probe *p, const char *module, unsigned 
 			    "0x%x to port 0x%x",
 			    served, p->io_value, p->io_port, PROBE_SUM, PROBE_PORT);
 		else
-			snprintf(
-			    buf, size,
-			    "%s cannot run guests: a test guest stopped with %s before its I/O "
-			    "exit",
-			    served, kvm_exit_name(p->exit_reason, name, sizeof(name)));
+			snprintf(buf, size, "%s%s a test guest stopped with %s before its I/O exit",
+				 served, is_pvm(module) ? "" : " cannot run guests:",
+				 kvm_exit_name(p->exit_reason, name, sizeof(name)));
 		return;
 	case KVM_PROBE_FAILED:
-		snprintf(buf, size, "%s cannot run guests: %s failed%s%s", served, p->step,
-			 p->err ? ": " : "", p->err ? strerror(p->err) : "");
+		snprintf(buf, size, "%s%s %s failed%s%s", served,
+			 is_pvm(module) ? "" : " cannot run guests:", p->step, p->err ? ": " : "",
+			 p->err ? strerror(p->err) : "");
 		return;
 	}
-	snprintf(buf, size, "%s: unknown probe verdict", served);
+	snprintf(buf, size, "%s unknown probe verdict", served);
 }
 
 const char *kvm_probe_fix(const struct kvm_probe *p, const char *module)

@@ -63,7 +63,7 @@ int jail_check(const struct policy *p, struct config_error *err)
 	return 0;
 }
 
-int jail_prepare_cgroup(struct policy *p)
+int jail_prepare_cgroup(struct policy *p, bool apply)
 {
 	unsigned need = cgroup_controllers_needed(&p->cgroup);
 	struct cgroup_host h;
@@ -74,15 +74,22 @@ int jail_prepare_cgroup(struct policy *p)
 	if (!p->cgroup.parent || geteuid() != 0)
 		return 0;
 	cgroup_host_probe(&h, &cgroup_host_paths_default);
-	/* Checked whole before anything is written: a refusal leaves the host as it was. */
+	if (apply) {
+		/* The parent was resolved by the check; the host may have changed since. */
+		if (cgroup_host_prepare(&h, p->cgroup.parent, need, true, done, sizeof(done),
+					&pb)) {
+			log_err("cgroup: %s; %s", pb.why, pb.fix);
+			return -1;
+		}
+		if (done[0])
+			log_info("cgroup: enabled for the parent's path: %s", done);
+		return 0;
+	}
 	if (cgroup_host_resolve(&h, p->cgroup.parent, path, sizeof(path), &pb) ||
-	    cgroup_host_prepare(&h, path, need, false, NULL, 0, &pb) ||
-	    cgroup_host_prepare(&h, path, need, true, done, sizeof(done), &pb)) {
+	    cgroup_host_prepare(&h, path, need, false, NULL, 0, &pb)) {
 		log_err("cgroup: %s; %s", pb.why, pb.fix);
 		return -1;
 	}
-	if (done[0])
-		log_info("cgroup: enabled for the parent's path: %s", done);
 	if (!strcmp(path, p->cgroup.parent))
 		return 0;
 	moved = strdup(path);

@@ -22,14 +22,15 @@ extern const struct jail_ns jail_namespaces[JAIL_NAMESPACES];
 int jail_check(const struct policy *p, struct config_error *err);
 
 /*
- * As root with a cgroup section: finds P's cgroup parent in this host's cgroup2 (through
- * /proc/self/mountinfo; P's parent becomes that path) and makes the controllers its keys need
- * available there, enabling them along the path where bulwark may write. Checks everything
- * before writing anything, and refuses a host it cannot use (hybrid or legacy cgroups, no
- * cgroup2, a controller systemd has not delegated) with one logged line: the cause and the fix.
- * Returns 0, or -1 (exit 1). Does nothing for another user or a policy without cgroup.
+ * As root with a cgroup section. APPLY false, before anything is opened: finds P's cgroup parent
+ * in this host's cgroup2 (through /proc/self/mountinfo; P's parent becomes that path) and checks
+ * that the controllers its keys need can be had there, writing nothing. APPLY true, just before
+ * the jail: enables them along the path where bulwark may write. A host it cannot use (hybrid or
+ * legacy cgroups, no cgroup2, a controller systemd has not delegated) is refused with one logged
+ * line, the cause and the fix. Returns 0, or -1 (exit 1). Nothing for another user or a policy
+ * without cgroup.
  */
-int jail_prepare_cgroup(struct policy *p);
+int jail_prepare_cgroup(struct policy *p, bool apply);
 
 /* Applies the rlimits SB sets, soft and hard alike. Returns 0, or -errno after logging which. */
 int jail_set_rlimits(const struct policy_sandbox *sb);
