@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,7 +73,7 @@ static int failed(struct kvm_probe *p, const char *step)
 }
 
 /* The guest's one page of code and its vCPU in real mode at PROBE_ENTRY. Returns the vCPU fd. */
-static int probe_setup(int dev_fd, struct kvm_probe *p, struct kvm_run **run)
+static int probe_setup(int dev_fd, struct kvm_probe *p, struct kvm_run **run, size_t *run_size)
 {
 	struct kvm_userspace_memory_region region = {.memory_size = PROBE_RAM};
 	struct kvm_regs regs = {.rip = PROBE_ENTRY, .rflags = 0x2};
@@ -81,7 +82,7 @@ static int probe_setup(int dev_fd, struct kvm_probe *p, struct kvm_run **run)
 	int vm, vcpu, size;
 
 	size = ioctl(dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (size <= 0)
+	if (size < (int)sizeof(struct kvm_run))
 		return failed(p, "KVM_GET_VCPU_MMAP_SIZE");
 	vm = ioctl(dev_fd, KVM_CREATE_VM, 0);
 	if (vm < 0)
@@ -99,6 +100,7 @@ static int probe_setup(int dev_fd, struct kvm_probe *p, struct kvm_run **run)
 	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	if (vcpu < 0)
 		return failed(p, "KVM_CREATE_VCPU");
+	*run_size = (size_t)size;
 	*run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	if (*run == MAP_FAILED)
 		return failed(p, "mmap of the vCPU's kvm_run");
@@ -114,7 +116,8 @@ static int probe_setup(int dev_fd, struct kvm_probe *p, struct kvm_run **run)
 }
 
 /* Runs the vCPU until its I/O exit, any other exit, or BOUND_MS. */
-static void probe_run(int vcpu, struct kvm_run *run, unsigned bound_ms, struct kvm_probe *p)
+static void probe_run(int vcpu, struct kvm_run *run, size_t run_size, unsigned bound_ms,
+		      struct kvm_probe *p)
 {
 	struct itimerval timer = {
 	    .it_value = {.tv_sec = bound_ms / 1000, .tv_usec = (long)(bound_ms % 1000) * 1000},
@@ -148,7 +151,7 @@ static void probe_run(int vcpu, struct kvm_run *run, unsigned bound_ms, struct k
 		}
 		p->exit_reason = run->exit_reason;
 		p->verdict = KVM_PROBE_WRONG_EXIT;
-		if (run->exit_reason == KVM_EXIT_IO) {
+		if (run->exit_reason == KVM_EXIT_IO && run->io.data_offset <= run_size - 2) {
 			const uint8_t *d = (const uint8_t *)run + run->io.data_offset;
 
 			p->io_port = run->io.port;
@@ -166,6 +169,7 @@ static void probe_child(int dev_fd, unsigned bound_ms, int out_fd)
 {
 	struct kvm_probe p = {.verdict = KVM_PROBE_FAILED};
 	struct kvm_run *run = NULL;
+	size_t run_size = 0;
 	sigset_t only_alarm;
 	int vcpu;
 
@@ -174,19 +178,32 @@ static void probe_child(int dev_fd, unsigned bound_ms, int out_fd)
 	sigfillset(&only_alarm);
 	sigdelset(&only_alarm, SIGALRM);
 	sigprocmask(SIG_SETMASK, &only_alarm, NULL);
-	vcpu = probe_setup(dev_fd, &p, &run);
+	vcpu = probe_setup(dev_fd, &p, &run, &run_size);
 	if (vcpu >= 0)
-		probe_run(vcpu, run, bound_ms, &p);
+		probe_run(vcpu, run, run_size, bound_ms, &p);
 	(void)!write(out_fd, &p, sizeof(p));
 	_exit(0);
 }
 
-/* Waits up to MS for the child to be reaped; true when it was. */
+/* Waits up to MS for the child to exit and reaps it; true when it was. A pidfd wakes us the
+ * moment it exits: a boot should not wait out a polling interval on every start. */
 static bool reap(pid_t child, int *status, unsigned ms)
 {
-	const struct timespec pause = {.tv_nsec = 10000000L};
+	const struct timespec pause = {.tv_nsec = 1000000L};
+	int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 
-	for (unsigned waited = 0;; waited += 10) {
+	if (pidfd >= 0) {
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		int r;
+
+		do
+			r = poll(&p, 1, (int)ms);
+		while (r < 0 && errno == EINTR);
+		close(pidfd);
+		/* Readable once it has exited: waitpid no longer blocks. */
+		return r > 0 && waitpid(child, status, 0) == child;
+	}
+	for (unsigned waited = 0;; waited++) { /* kernels before 5.3: no pidfd_open */
 		pid_t w = waitpid(child, status, WNOHANG);
 
 		if (w == child || (w < 0 && errno != EINTR))
