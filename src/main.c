@@ -149,27 +149,24 @@ static int cmd_run(const char *path)
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
-	/* The host's cgroups are checked before anything is opened or written: a host that cannot
-	 * give the policy its cgroup is refused as it was found. */
-	if (jail_prepare_cgroup(&pol, false)) {
-		policy_free(&pol);
-		config_free(&cfg);
-		return EXIT_RUNTIME;
-	}
-	/* Every thread kind's filter is compiled before any guest code runs, and the bounding set
-	 * is emptied while we still hold CAP_SETPCAP (the jail's id drop takes it away). */
-	if (sandbox_prepare(pol.sandbox.seccomp)) {
-		policy_free(&pol);
-		config_free(&cfg);
-		return EXIT_RUNTIME;
-	}
-	/* Every host resource first, privileged and outside any jail... */
+	/* The config's own files first: a bad kernel, image or tap is the config's fault (exit
+	 * 2) whatever the host. All of it privileged and outside any jail. */
 	r = vm_open(&vm, &cfg, &pol.network);
-	/* ...the controllers the cgroup needs, once KVM has shown it runs guests... */
+	/* Then the host, before anything is written or created: its cgroups (a host that cannot
+	 * give the policy its cgroup is refused as it was found)... */
+	if (r == 0 && jail_prepare_cgroup(&pol, false))
+		r = EXIT_RUNTIME;
+	/* ...every thread kind's filter, compiled before any guest code runs, and the bounding set
+	 * emptied while we still hold CAP_SETPCAP (the jail's id drop takes it away)... */
+	if (r == 0 && sandbox_prepare(pol.sandbox.seccomp))
+		r = EXIT_RUNTIME;
+	/* ...and KVM, which must run a test guest before any vCPU of ours exists. */
+	if (r == 0)
+		r = vm_open_kvm(&vm);
+	/* Only then the controllers the cgroup needs, the jail (which may fork: the supervisor
+	 * returns here with its verdict), and the VM itself, in the process that runs it. */
 	if (r == 0 && jail_prepare_cgroup(&pol, true))
 		r = EXIT_RUNTIME;
-	/* ...then the jail (which may fork: the supervisor returns here with its verdict), and only
-	 * then the VM itself, in the process that runs it. */
 	if (r == 0 && jail_enter(&pol, cfg.name, release_vm, &vm, &r)) {
 		r = vm_create(&vm);
 		if (r == 0)
@@ -276,16 +273,25 @@ int main(int argc, char **argv)
 		const char *path = NULL;
 		bool json = false, bad = false;
 
-		for (int a = i + 2; a < argc; a++) {
+		for (int a = i + 2; a < argc && !bad; a++) {
 			if (!strcmp(argv[a], "--json"))
 				json = true;
-			else if (argv[a][0] == '-' || path)
-				bad = true;
+			else if (argv[a][0] == '-')
+				bad = fprintf(stderr, "bulwark: host check: unknown option %s\n",
+					      argv[a]) > 0;
+			else if (path)
+				bad =
+				    fprintf(
+					stderr,
+					"bulwark: host check: one config at most, got %s and %s\n",
+					path, argv[a]) > 0;
 			else
 				path = argv[a];
 		}
 		if (!bad)
 			return cmd_host_check(path, json);
+		fputs(usage, stderr);
+		return EXIT_USAGE;
 	}
 	if (i + 3 == argc && !strcmp(argv[i], "policy") && !strcmp(argv[i + 1], "check"))
 		return cmd_policy_check(argv[i + 2]);

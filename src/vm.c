@@ -123,7 +123,6 @@ static int load_guest(struct vm *vm)
 int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net)
 {
 	struct config_error err;
-	const char *why = "";
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
@@ -149,14 +148,23 @@ int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_netw
 		fprintf(stderr, "%s\n", err.msg);
 	if (r)
 		return r;
+	return 0;
+}
+
+int vm_open_kvm(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct config_error err;
+	const char *why = "";
 	/* The system fd only: the VM itself belongs to whichever process creates it. */
-	r = kvm_open(&vm->kvm, "/dev/kvm", &why);
+	int r = kvm_open(&vm->kvm, "/dev/kvm", &why);
+
 	if (r) {
 		char modules[64];
 
 		kvm_vendor_modules("/sys/module", modules, sizeof(modules));
-		log_err("/dev/kvm: %s: %s%s%s", why, strerror(-r), *modules ? "; loaded: " : "",
-			modules);
+		log_err("/dev/kvm: %s: %s%s%s%s; %s", why, strerror(-r), *modules ? " (" : "",
+			modules, *modules ? " loaded)" : "", kvm_device_fix(modules, -r));
 		return 1;
 	}
 	/* Before any vCPU of ours runs: a KVM that cannot run a guest (kvm_pvm runs only PVM

@@ -46,12 +46,19 @@ struct vm {
 
 /*
  * Opens every host resource CFG names, while privileged and outside any jail: maps and checks
- * the boot files, opens disk images, taps and /dev/kvm (the system fd only). Returns 0, 2 for a
- * refused config or boot file (already reported as FILE:LINE:COLUMN), or 1 for a runtime failure
- * (already logged). NET: the policy's network section, for the NICs' frame filters. vm_destroy()
- * releases what it opened, whatever it returns.
+ * the boot files, opens disk images and taps. Returns 0, 2 for a refused config or boot file
+ * (already reported as FILE:LINE:COLUMN), or 1 for a runtime failure (already logged). NET: the
+ * policy's network section, for the NICs' frame filters. vm_destroy() releases what it opened,
+ * whatever it returns.
  */
 int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net);
+
+/*
+ * Then /dev/kvm (the system fd only), its capabilities, and whether it runs a guest at all (the
+ * probe: before any vCPU of the VM exists). Returns 0, 1 for a KVM that cannot be used here
+ * (logged with the module and the fix), or 2 for more vCPUs than KVM allows (FILE:LINE:COLUMN).
+ */
+int vm_open_kvm(struct vm *vm);
 
 /*
  * Creates the VM on what vm_open() opened: KVM_CREATE_VM, RAM and its memory slots, devices,

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -21,44 +22,48 @@ const struct host_env host_env_default = {
     .kvm_bound_ms = KVM_PROBE_BOUND_MS,
 };
 
-static const char *const kvm_load_fix =
-    "load KVM for this CPU (modprobe kvm_intel or modprobe kvm_amd) with virtualization "
-    "enabled in the firmware; inside a VM, turn on nested virtualization";
-
 /* Opens the KVM device read-write, or says why not. Returns the fd or -1. */
 static int open_kvm(struct host_report *r, const struct host_env *env, const char *modules)
 {
-	const char *load_fix = strstr(modules, "kvm_pvm") ? kvm_pvm_fix : kvm_load_fix;
+	const struct group *gr;
+	char fix[256];
 	struct stat st;
 	int fd;
 
 	if (stat(env->kvm, &st)) {
 		int e = errno;
 
-		if (*modules)
-			host_add(r, "kvm.device", HOST_FAIL, load_fix,
-				 "%s: %s (%s is loaded, but serves no device here)", env->kvm,
-				 strerror(e), modules);
-		else
-			host_add(r, "kvm.device", HOST_FAIL, kvm_load_fix, "%s: %s", env->kvm,
-				 strerror(e));
+		host_add(r, "kvm.device", HOST_FAIL, kvm_device_fix(modules, e), "%s: %s%s%s%s",
+			 env->kvm, strerror(e), *modules ? " (" : "", modules,
+			 *modules ? " is loaded, but serves no device here)" : "");
 		return -1;
 	}
 	if (!S_ISCHR(st.st_mode)) {
-		host_add(r, "kvm.device", HOST_FAIL, load_fix, "%s is not a character device",
-			 env->kvm);
+		host_add(r, "kvm.device", HOST_FAIL, kvm_device_fix(modules, ENODEV),
+			 "%s is not a character device", env->kvm);
 		return -1;
 	}
 	fd = open(env->kvm, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 
-		host_add(r, "kvm.device", HOST_FAIL,
-			 e == EACCES ? "run bulwark as root, or as a member of /dev/kvm's group "
-				       "(usermod -aG kvm USER, then log in again)"
-				     : load_fix,
-			 "cannot open %s read-write as uid %u: %s", env->kvm, (unsigned)env->euid,
-			 strerror(e));
+		/* The device's own group, as this host has it (Debian: kvm). */
+		gr = getgrgid(st.st_gid);
+		if (e == EACCES && gr && st.st_gid != 0)
+			snprintf(fix, sizeof(fix),
+				 "run bulwark as root, or as a member of group %s (usermod -aG %s "
+				 "USER, then log in again)",
+				 gr->gr_name, gr->gr_name);
+		else if (e == EACCES)
+			snprintf(
+			    fix, sizeof(fix),
+			    "run bulwark as root, or give %s to a group of the user's (Debian's "
+			    "udev rules make it root:kvm 0660)",
+			    env->kvm);
+		else
+			snprintf(fix, sizeof(fix), "%s", kvm_device_fix(modules, e));
+		host_add(r, "kvm.device", HOST_FAIL, fix, "cannot open %s read-write as uid %u: %s",
+			 env->kvm, (unsigned)env->euid, strerror(e));
 		return -1;
 	}
 	host_add(r, "kvm.device", HOST_PASS, NULL, "%s opens read-write%s%s", env->kvm,

@@ -54,7 +54,7 @@ void host_report_print(const struct host_report *r, FILE *out)
 			fprintf(out, "     fix: %s\n", it->fix);
 	}
 	fprintf(out,
-		"host check: this host %s %s under policy %s (%u passed, %u warnings, %u failed)\n",
+		"host check: this host %s %s under policy %s (%u passed, %u warned, %u failed)\n",
 		host_report_ok(r) ? "can run" : "cannot run", r->config ? r->config : "a VM",
 		r->policy, count[HOST_PASS], count[HOST_WARN], count[HOST_FAIL]);
 }

@@ -148,7 +148,7 @@ static void report_trial(struct host_report *r, const struct policy_sandbox *sb,
 			    r, "sandbox.jail", HOST_FAIL,
 			    t->jail_err == EINVAL
 				? "pivot_root cannot leave an initramfs root (rootfs): boot with a "
-				  "real root file system, or use a policy without jail:"
+				  "real root file system, or use a policy without a jail"
 				: "check the policy's sandbox.jail (an existing directory), or use "
 				  "jail: tmpfs",
 			    "jail %s: %s: %s", sb->jail ? sb->jail : "tmpfs", t->jail_step,

@@ -311,6 +311,16 @@ static bool is_pvm(const char *module)
 	return module && strstr(module, "kvm_pvm");
 }
 
+const char *kvm_device_fix(const char *modules, int err)
+{
+	if (is_pvm(modules))
+		return kvm_pvm_fix;
+	if (err == EACCES || err == EPERM)
+		return "run bulwark as root, or as a member of /dev/kvm's group";
+	return "load KVM for this CPU (modprobe kvm_intel or modprobe kvm_amd) with virtualization "
+	       "enabled in the firmware; inside a VM, turn on nested virtualization";
+}
+
 const char kvm_pvm_fix[] =
     "run bulwark where kvm_intel or kvm_amd serves /dev/kvm (bare metal, or a VM with nested "
     "virtualization); on this host, tests/emuhost/emuhost runs it inside an emulated host";

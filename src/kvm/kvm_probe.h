@@ -60,6 +60,10 @@ const char *kvm_probe_fix(const struct kvm_probe *p, const char *module);
 /* What to do on a host whose KVM is kvm_pvm. */
 extern const char kvm_pvm_fix[];
 
+/* What to do about a /dev/kvm that is missing or did not open with ERR (an errno), on a host
+ * whose KVM vendor modules are MODULES (kvm_vendor_modules()). */
+const char *kvm_device_fix(const char *modules, int err);
+
 /* KVM_EXIT_* as a name, for messages ("KVM_EXIT_SHUTDOWN"); "KVM exit N" for unknown ones. */
 const char *kvm_exit_name(uint32_t reason, char *buf, size_t size);
 

@@ -152,10 +152,14 @@ void cgroup_host_probe(struct cgroup_host *h, const struct cgroup_host_paths *pa
 	}
 }
 
-static const char *const v2_fix =
+/* How to get the unified hierarchy, with systemd and without it. */
+static const char *const v2_fix_systemd =
     "bulwark needs the unified cgroup v2 hierarchy: boot the host with "
-    "systemd.unified_cgroup_hierarchy=1 (without systemd: cgroup_no_v1=all, and cgroup2 mounted "
-    "at /sys/fs/cgroup), or use a policy without cgroup:";
+    "systemd.unified_cgroup_hierarchy=1, or use a policy without a cgroup: section";
+static const char *const v2_fix_plain =
+    "bulwark needs the unified cgroup v2 hierarchy: mount cgroup2 at /sys/fs/cgroup in place of "
+    "the v1 hierarchies (cgroup_no_v1=all on the kernel command line keeps v1 from holding the "
+    "controllers), or use a policy without a cgroup: section";
 
 int cgroup_host_resolve(const struct cgroup_host *h, const char *parent, char *out, size_t size,
 			struct cgroup_problem *pb)
@@ -186,7 +190,8 @@ int cgroup_host_resolve(const struct cgroup_host *h, const char *parent, char *o
 				 "this host's cgroups are in the legacy layout: cgroup v1 "
 				 "hierarchies only, at %s",
 				 fs);
-		snprintf(pb->fix, sizeof(pb->fix), "%s", v2_fix);
+		snprintf(pb->fix, sizeof(pb->fix), "%s",
+			 h->systemd ? v2_fix_systemd : v2_fix_plain);
 		return -1;
 	}
 	if (!h->cgroup2[0]) {
@@ -206,10 +211,11 @@ int cgroup_host_resolve(const struct cgroup_host *h, const char *parent, char *o
 			snprintf(pb->why, sizeof(pb->why), "no cgroup2 is mounted (%s is %s)", fs,
 				 h->fresh_sysfs ? "an empty sysfs directory"
 						: "not a cgroup file system");
-			snprintf(pb->fix, sizeof(pb->fix),
-				 "mount it (mount -t cgroup2 cgroup2 %s), or use a policy without "
-				 "cgroup:",
-				 fs);
+			snprintf(
+			    pb->fix, sizeof(pb->fix),
+			    "mount it (mount -t cgroup2 cgroup2 %s), or use a policy without a "
+			    "cgroup: section",
+			    fs);
 		}
 		return -1;
 	}

@@ -150,8 +150,16 @@ static void test_hybrid(void **state)
 	assert_int_equal(cgroup_host_resolve(&h, parent, out, sizeof(out), &pb), -1);
 	assert_non_null(strstr(pb.why, "hybrid layout"));
 	assert_non_null(strstr(pb.why, "offering only \"hugetlb\""));
+	/* No systemd here: the fix is the kernel's own. */
+	assert_non_null(strstr(pb.fix, "mount cgroup2 at"));
+	assert_non_null(strstr(pb.fix, "cgroup_no_v1=all"));
+	assert_non_null(strstr(pb.fix, "a policy without a cgroup: section"));
+	/* Under systemd, systemd's switch. */
+	fake_write(root, "systemd-system", "");
+	cgroup_host_probe(&h, &paths);
+	snprintf(h.cgroup2, sizeof(h.cgroup2), "%s", unified);
+	assert_int_equal(cgroup_host_resolve(&h, parent, out, sizeof(out), &pb), -1);
 	assert_non_null(strstr(pb.fix, "systemd.unified_cgroup_hierarchy=1"));
-	assert_non_null(strstr(pb.fix, "a policy without cgroup:"));
 }
 
 static void test_legacy(void **state)

@@ -279,7 +279,7 @@ static void test_text(void **state)
 		  "FAIL c.three: broken\n"
 		  "     fix: do this\n"
 		  "host check: this host cannot run vm.yaml under policy p.yaml (1 passed, "
-		  "1 warnings, 1 failed)\n");
+		  "1 warned, 1 failed)\n");
 	free(text);
 }
 
