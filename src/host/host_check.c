@@ -3,6 +3,7 @@
 
 #include "kvm/kvm.h"
 #include "kvm/kvm_probe.h"
+#include "sandbox/jail.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -89,8 +90,8 @@ void host_check_kvm(struct host_report *r, const struct vm_config *cfg, const st
 	api = ioctl(fd, KVM_GET_API_VERSION, 0);
 	if (api != KVM_API_VERSION) {
 		host_add(r, "kvm.api", HOST_FAIL,
-			 strstr(modules, "kvm_pvm") ? kvm_pvm_fix
-						    : "a Linux kernel whose KVM speaks API 12",
+			 kvm_is_pvm(modules) ? kvm_pvm_fix
+					     : "a Linux kernel whose KVM speaks API 12",
 			 "KVM_GET_API_VERSION answered %d, bulwark needs %d%s", api,
 			 KVM_API_VERSION, line);
 		close(fd);
@@ -99,9 +100,8 @@ void host_check_kvm(struct host_report *r, const struct vm_config *cfg, const st
 	host_add(r, "kvm.api", HOST_PASS, NULL, "KVM API version %d", api);
 	if (kvm_missing_caps(fd, missing, sizeof(missing)))
 		host_add(r, "kvm.capabilities", HOST_FAIL,
-			 strstr(modules, "kvm_pvm")
-			     ? kvm_pvm_fix
-			     : "a newer kernel, or a KVM module that offers them",
+			 kvm_is_pvm(modules) ? kvm_pvm_fix
+					     : "a newer kernel, or a KVM module that offers them",
 			 "KVM lacks %s%s", missing, line);
 	else
 		host_add(r, "kvm.capabilities", HOST_PASS, NULL, "all %u capabilities bulwark uses",
@@ -160,13 +160,6 @@ static void check_net(struct host_report *r, const struct vm_config *cfg,
 		host_add(r, "net.taps", HOST_PASS, NULL, "every NIC's tap exists");
 }
 
-static bool confines(const struct policy *pol)
-{
-	const struct policy_sandbox *sb = &pol->sandbox;
-
-	return pol->cgroup.parent || sb->namespaces || sb->jail || sb->jail_tmpfs || sb->ids_set;
-}
-
 /* The layout, then whether the parent's children can get every controller the policy needs. */
 static void check_cgroup(struct host_report *r, const struct policy *pol,
 			 const struct host_env *env)
@@ -204,7 +197,7 @@ void host_check(struct host_report *r, const struct vm_config *cfg, const struct
 {
 	host_check_kvm(r, cfg, pol, env);
 	check_net(r, cfg, env);
-	if (!confines(pol)) {
+	if (!jail_confines(pol)) {
 		host_add(r, "privileges", HOST_PASS, NULL,
 			 "the policy asks for no cgroup, namespaces, jail or ids");
 	} else if (env->euid != 0) {

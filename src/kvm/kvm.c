@@ -33,15 +33,26 @@ unsigned kvm_required_caps(void)
 	return sizeof(required_caps) / sizeof(required_caps[0]);
 }
 
+/* The index of the first required capability from FROM on that DEV_FD lacks, or the table's
+ * size when it has them all. */
+static size_t next_missing_cap(int dev_fd, size_t from)
+{
+	size_t i = from;
+
+	while (i < kvm_required_caps() &&
+	       ioctl(dev_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) > 0)
+		i++;
+	return i;
+}
+
 unsigned kvm_missing_caps(int dev_fd, char *buf, size_t size)
 {
 	size_t len = 0;
 	unsigned n = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
-		if (ioctl(dev_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) > 0)
-			continue;
+	for (size_t i = next_missing_cap(dev_fd, 0); i < kvm_required_caps();
+	     i = next_missing_cap(dev_fd, i + 1)) {
 		n++;
 		if (len < size)
 			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
@@ -93,11 +104,10 @@ int kvm_open(struct kvm *k, const char *dev, const char **why)
 		*why = "KVM API version is not 12";
 		goto fail;
 	}
-	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
-		if (ioctl(k->dev_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
-			*why = required_caps[i].why;
-			goto fail;
-		}
+	r = (int)next_missing_cap(k->dev_fd, 0);
+	if ((size_t)r < kvm_required_caps()) {
+		*why = required_caps[r].why;
+		goto fail;
 	}
 	k->max_vcpus = kvm_max_vcpus(k->dev_fd);
 	k->tsc_deadline = ioctl(k->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;

@@ -306,14 +306,14 @@ const char *kvm_exit_name(uint32_t reason, char *buf, size_t size)
 	return buf;
 }
 
-static bool is_pvm(const char *module)
+bool kvm_is_pvm(const char *modules)
 {
-	return module && strstr(module, "kvm_pvm");
+	return modules && strstr(modules, "kvm_pvm");
 }
 
 const char *kvm_device_fix(const char *modules, int err)
 {
-	if (is_pvm(modules))
+	if (kvm_is_pvm(modules))
 		return kvm_pvm_fix;
 	if (err == EACCES || err == EPERM)
 		return "run bulwark as root, or as a member of /dev/kvm's group";
@@ -331,7 +331,7 @@ void kvm_probe_describe(const struct kvm_probe *p, const char *module, unsigned 
 	char served[128], name[32];
 
 	/* On kvm_pvm every failure has the one cause: say it first, then what was seen. */
-	if (is_pvm(module) && p->verdict != KVM_PROBE_RAN)
+	if (kvm_is_pvm(module) && p->verdict != KVM_PROBE_RAN)
 		snprintf(served, sizeof(served),
 			 "/dev/kvm is served by %s, which runs only guest kernels built for PVM:",
 			 module);
@@ -346,7 +346,7 @@ void kvm_probe_describe(const struct kvm_probe *p, const char *module, unsigned 
 		return;
 	case KVM_PROBE_STUCK:
 		snprintf(buf, size, "%s%s a test guest made no progress in %u ms%s", served,
-			 is_pvm(module) ? "" : " cannot run guests:", bound_ms,
+			 kvm_is_pvm(module) ? "" : " cannot run guests:", bound_ms,
 			 p->unkillable ? " (and its process outlived SIGKILL)" : "");
 		return;
 	case KVM_PROBE_WRONG_EXIT:
@@ -358,13 +358,13 @@ void kvm_probe_describe(const struct kvm_probe *p, const char *module, unsigned 
 			    served, p->io_value, p->io_port, PROBE_SUM, PROBE_PORT);
 		else
 			snprintf(buf, size, "%s%s a test guest stopped with %s before its I/O exit",
-				 served, is_pvm(module) ? "" : " cannot run guests:",
+				 served, kvm_is_pvm(module) ? "" : " cannot run guests:",
 				 kvm_exit_name(p->exit_reason, name, sizeof(name)));
 		return;
 	case KVM_PROBE_FAILED:
 		snprintf(buf, size, "%s%s %s failed%s%s", served,
-			 is_pvm(module) ? "" : " cannot run guests:", p->step, p->err ? ": " : "",
-			 p->err ? strerror(p->err) : "");
+			 kvm_is_pvm(module) ? "" : " cannot run guests:", p->step,
+			 p->err ? ": " : "", p->err ? strerror(p->err) : "");
 		return;
 	}
 	snprintf(buf, size, "%s unknown probe verdict", served);
@@ -374,7 +374,7 @@ const char *kvm_probe_fix(const struct kvm_probe *p, const char *module)
 {
 	if (p->verdict == KVM_PROBE_RAN)
 		return "";
-	if (is_pvm(module))
+	if (kvm_is_pvm(module))
 		return kvm_pvm_fix;
 	return "look in the kernel log (dmesg) for KVM's complaint; inside a VM, nested "
 	       "virtualization may be off or broken (kvm_intel nested=1, kvm_amd nested=1)";
@@ -385,12 +385,12 @@ int kvm_probe_check(int dev_fd)
 	char modules[64], line[512];
 	struct kvm_probe p;
 
-	kvm_vendor_modules("/sys/module", modules, sizeof(modules));
 	if (kvm_probe_run(dev_fd, KVM_PROBE_BOUND_MS, &p) == 0) {
 		log_debug("kvm: a test guest ran to its I/O exit in %u us (%u us with its process)",
 			  p.run_us, p.total_us);
 		return 0;
 	}
+	kvm_vendor_modules("/sys/module", modules, sizeof(modules));
 	kvm_probe_describe(&p, modules, KVM_PROBE_BOUND_MS, line, sizeof(line));
 	log_err("%s; %s", line, kvm_probe_fix(&p, modules));
 	return -1;

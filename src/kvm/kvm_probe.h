@@ -2,6 +2,7 @@
 #ifndef BULWARK_KVM_PROBE_H
 #define BULWARK_KVM_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,9 @@ void kvm_probe_describe(const struct kvm_probe *p, const char *module, unsigned 
 
 /* What to do about a probe that failed on a /dev/kvm served by MODULE. */
 const char *kvm_probe_fix(const struct kvm_probe *p, const char *module);
+
+/* Whether MODULES (kvm_vendor_modules()) has kvm_pvm, whose /dev/kvm runs no ordinary guest. */
+bool kvm_is_pvm(const char *modules);
 
 /* What to do on a host whose KVM is kvm_pvm. */
 extern const char kvm_pvm_fix[];

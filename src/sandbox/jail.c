@@ -104,6 +104,13 @@ int jail_prepare_cgroup(struct policy *p, bool apply)
 	return 0;
 }
 
+bool jail_confines(const struct policy *p)
+{
+	const struct policy_sandbox *sb = &p->sandbox;
+
+	return p->cgroup.parent || sb->namespaces || sb->jail || sb->jail_tmpfs || sb->ids_set;
+}
+
 int jail_set_rlimits(const struct policy_sandbox *sb)
 {
 	char buf[24], summary[160];
@@ -317,7 +324,7 @@ bool jail_enter(const struct policy *p, const char *name, void (*release)(void *
 			 geteuid());
 		return true;
 	}
-	if (!p->cgroup.parent && !sb->namespaces && !sb->jail && !sb->jail_tmpfs && !sb->ids_set) {
+	if (!jail_confines(p)) {
 		/* A policy that leaves both sections out chose this (the built-in default does
 		 * not): said at debug level only, so a plain run still logs just how the VM ended.
 		 */

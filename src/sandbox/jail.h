@@ -32,6 +32,9 @@ int jail_check(const struct policy *p, struct config_error *err);
  */
 int jail_prepare_cgroup(struct policy *p, bool apply);
 
+/* Whether P asks for anything only root can do: a cgroup, namespaces, a jail, ids. */
+bool jail_confines(const struct policy *p);
+
 /* Applies the rlimits SB sets, soft and hard alike. Returns 0, or -errno after logging which. */
 int jail_set_rlimits(const struct policy_sandbox *sb);
 
