@@ -342,7 +342,7 @@ static void blk_notify(void *dev, struct virtio_mmio *t, unsigned q)
 	struct virtio_blk *blk = dev;
 	struct virtqueue *vq = &t->vq[q];
 	const char *why = NULL;
-	unsigned budget = vq->size, done = 0;
+	unsigned budget = vq->size, done = 0, empty = 0;
 	int r = 0;
 
 	if (q != 0 || blk->failed || !vq->live || vq->broken)
@@ -365,7 +365,9 @@ static void blk_notify(void *dev, struct virtio_mmio *t, unsigned q)
 			}
 			break;
 		}
-		if (!vq_enable_notify(vq))
+		/* An empty look, then new work announced: a guest moving its avail index back and
+		 * forth. It only stalls itself: notifications stay enabled for real work. */
+		if (!vq_enable_notify(vq) || ++empty == budget)
 			break;
 		vq_disable_notify(vq);
 	}
