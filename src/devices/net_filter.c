@@ -33,6 +33,9 @@ static const char *const names[NET_DROP_REASONS] = {
     [NET_DROP_RX_DST_MAC] = "rx-dst-mac",
     [NET_DROP_RX_VLAN] = "rx-vlan",
     [NET_DROP_RX_MALFORMED] = "rx-malformed",
+    [NET_DROP_OFFLOAD] = "offload",
+    [NET_DROP_SOURCE_ROUTE] = "source-route",
+    [NET_DROP_IP_OPTIONS] = "ip-options",
 };
 
 const char *net_drop_name(enum net_drop_reason r)
@@ -186,19 +189,35 @@ static void clear(struct net_drop *d, bool rx)
 	d->has_eth = false;
 	d->family = 0;
 	d->proto = d->dport = -1;
+	d->l4 = 0;
 }
 
-enum net_drop_reason net_filter_tx(const struct net_filter *f, const uint8_t *frame, size_t len,
-				   bool gso, struct net_drop *d)
+/* Where the TCP (6) or UDP (17) checksum sits in its header. */
+static size_t csum_field(int proto)
 {
-	clear(d, false);
-	if (len < NET_ETH_HLEN)
-		return drop(d, NET_DROP_RUNT);
-	parse_eth(frame, d);
-	if (len > NET_FRAME_PLAIN_MAX && !gso)
-		return drop(d, NET_DROP_OVERSIZE);
-	if (memcmp(frame + 6, f->mac, 6) != 0)
-		return drop(d, NET_DROP_SRC_MAC);
+	return proto == 6 ? 16 : proto == 17 ? 6 : 0;
+}
+
+/*
+ * A checksum completed downstream is written at csum_start + csum_offset: anywhere but the
+ * checksum of the TCP or UDP header the filter checked, it rewrites an address, a port or a MAC
+ * after the check. Segmentation cuts along the header at csum_start, which must be TCP of the
+ * IP version it names.
+ */
+static enum net_drop_reason offload(const struct net_offload *off, struct net_drop *d)
+{
+	if (!off || (!off->csum && !off->gso))
+		return NET_PASS;
+	if (!off->csum || !d->l4 || off->csum_start != d->l4 ||
+	    off->csum_offset != csum_field(d->proto) ||
+	    (off->gso && (d->proto != 6 || off->gso != d->family)))
+		return drop(d, NET_DROP_OFFLOAD);
+	return NET_PASS;
+}
+
+static enum net_drop_reason frame_tx(const struct net_filter *f, const uint8_t *frame, size_t len,
+				     struct net_drop *d)
+{
 	switch (d->ethertype) {
 	case ETH_P_ARP:
 		return arp(f, frame + NET_ETH_HLEN, len - NET_ETH_HLEN, d);
@@ -215,6 +234,23 @@ enum net_drop_reason net_filter_tx(const struct net_filter *f, const uint8_t *fr
 		if (d->ethertype == f->ethertypes[i])
 			return NET_PASS;
 	return drop(d, NET_DROP_ETHERTYPE);
+}
+
+enum net_drop_reason net_filter_tx(const struct net_filter *f, const uint8_t *frame, size_t len,
+				   const struct net_offload *off, struct net_drop *d)
+{
+	enum net_drop_reason r;
+
+	clear(d, false);
+	if (len < NET_ETH_HLEN)
+		return drop(d, NET_DROP_RUNT);
+	parse_eth(frame, d);
+	if (len > NET_FRAME_PLAIN_MAX && !(off && off->gso))
+		return drop(d, NET_DROP_OVERSIZE);
+	if (memcmp(frame + 6, f->mac, 6) != 0)
+		return drop(d, NET_DROP_SRC_MAC);
+	r = frame_tx(f, frame, len, d);
+	return r ? r : offload(off, d);
 }
 
 enum net_drop_reason net_filter_rx(const struct net_filter *f, const uint8_t *frame, size_t len,

@@ -33,6 +33,9 @@ enum net_drop_reason {
 	NET_DROP_RX_DST_MAC,
 	NET_DROP_RX_VLAN,
 	NET_DROP_RX_MALFORMED,
+	NET_DROP_OFFLOAD,
+	NET_DROP_SOURCE_ROUTE,
+	NET_DROP_IP_OPTIONS,
 	NET_DROP_REASONS
 };
 
@@ -47,6 +50,18 @@ struct net_drop {
 	uint8_t src[16], dst[16];
 	int proto; /* IP protocol number, -1 when not reached */
 	int dport; /* TCP or UDP destination port, -1 when not reached */
+	size_t l4; /* where a whole TCP or UDP header starts in an unfragmented packet, else 0 */
+};
+
+/*
+ * What a frame's virtio-net header asks of whoever passes it on (5.1.6.2): write a checksum at
+ * csum_start + csum_offset, or cut the frame into TCP segments along its headers. Both change
+ * the frame after the filter saw it, so they pass only where they change what they claim to.
+ */
+struct net_offload {
+	bool csum; /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+	uint16_t csum_start, csum_offset;
+	uint8_t gso; /* 0: none; 4 or 6: TCP segmentation over IPv4 or IPv6 */
 };
 
 /* An egress rule of the NIC's segment (policy_egress without its locations). */
@@ -83,12 +98,13 @@ int net_filter_init(struct net_filter *f, const struct config_nic *nic,
 
 /*
  * Checks a frame the guest sent, LEN bytes from the Ethernet header on (bulwark's private copy:
- * nothing can change it after the check). GSO: the virtio-net header asks for segmentation, so
- * the frame may exceed NET_FRAME_PLAIN_MAX. Returns NET_PASS or why it must be dropped; D gets
- * what was parsed on the way.
+ * nothing can change it after the check). OFF: what its virtio-net header asks (NULL: nothing);
+ * with segmentation the frame may exceed NET_FRAME_PLAIN_MAX, and a checksum to complete must
+ * be exactly the TCP or UDP checksum of the header checked. Returns NET_PASS or why it must be
+ * dropped; D gets what was parsed on the way.
  */
 enum net_drop_reason net_filter_tx(const struct net_filter *f, const uint8_t *frame, size_t len,
-				   bool gso, struct net_drop *d);
+				   const struct net_offload *off, struct net_drop *d);
 
 /* Checks a frame from the tap, before its VLAN tag (if F has a VLAN) is removed. */
 enum net_drop_reason net_filter_rx(const struct net_filter *f, const uint8_t *frame, size_t len,

@@ -22,6 +22,11 @@
 #define DHCP6_SERVER 547
 #define ICMPV6_RA 134
 #define ICMPV6_REDIRECT 137
+#define IPOPT_END 0
+#define IPOPT_NOP 1
+#define IPOPT_LSRR 131
+#define IPOPT_SSRR 137
+#define IPOPT_RA 148 /* router alert (RFC 2113): IGMP and MLD reports carry it */
 
 static uint16_t be16(const uint8_t *p)
 {
@@ -64,6 +69,34 @@ static enum net_drop_reason dest(const struct net_filter *f, bool nonfirst, stru
 	return drop(d, NET_DROP_DST_DENIED);
 }
 
+/*
+ * The options of the IPv4 header at IP (IHL bytes, checked to be within the packet). A source
+ * route (RFC 791's loose and strict) names a first hop the rules allow and carries the real
+ * destination in the option, where no rule looks; no guest needs the others (RFC 7126) but the
+ * router alert of its multicast reports.
+ */
+static enum net_drop_reason options(const uint8_t *ip, size_t ihl, struct net_drop *d)
+{
+	size_t o = IPV4_HLEN, olen;
+
+	/* Each round moves on by one byte at least: at most 40 rounds. */
+	while (o < ihl && ip[o] != IPOPT_END) {
+		if (ip[o] == IPOPT_NOP) {
+			o++;
+			continue;
+		}
+		olen = o + 1 < ihl ? ip[o + 1] : 0;
+		if (olen < 2 || olen > ihl - o)
+			return drop(d, NET_DROP_IP_MALFORMED);
+		if (ip[o] == IPOPT_LSRR || ip[o] == IPOPT_SSRR)
+			return drop(d, NET_DROP_SOURCE_ROUTE);
+		if (ip[o] != IPOPT_RA || olen != 4)
+			return drop(d, NET_DROP_IP_OPTIONS);
+		o += olen;
+	}
+	return NET_PASS;
+}
+
 enum net_drop_reason net_filter_ipv4(const struct net_filter *f, const uint8_t *frame, size_t len,
 				     struct net_drop *d)
 {
@@ -87,12 +120,17 @@ enum net_drop_reason net_filter_ipv4(const struct net_filter *f, const uint8_t *
 	tot = be16(ip + 2);
 	if (ip[0] >> 4 != 4 || ihl < IPV4_HLEN || tot < ihl || tot > avail)
 		return drop(d, NET_DROP_IP_MALFORMED);
+	r = options(ip, ihl, d);
+	if (r)
+		return r;
 	offset = be16(ip + 6) & 0x1fff;
 	more = be16(ip + 6) & 0x2000;
 	if (!offset) {
 		r = ports(ip + ihl, tot - ihl, more, d, &sport);
 		if (r)
 			return r;
+		if (!more && sport >= 0)
+			d->l4 = NET_ETH_HLEN + ihl;
 	}
 	dhcp = d->proto == P_UDP && !offset && !more && sport == DHCP_CLIENT &&
 	       d->dport == DHCP_SERVER && !memcmp(d->dst, bcast, 4);
@@ -221,6 +259,8 @@ enum net_drop_reason net_filter_ipv6(const struct net_filter *f, const uint8_t *
 		r = ports(ip + off, end - off, more, d, &sport);
 		if (r)
 			return r;
+		if (!fragmented && sport >= 0)
+			d->l4 = NET_ETH_HLEN + off;
 		/* RFC 6980: neighbor discovery is never fragmented. */
 		ndp =
 		    d->proto == P_ICMPV6 && !fragmented && end - off >= 4 && is_nd_or_mld(ip[off]);

@@ -103,9 +103,13 @@ static bool tx_guard(struct virtio_net *n, uint32_t *len)
 {
 	struct net_guard *g = n->guard;
 	const uint8_t *h = n->tx_buf + NET_VLAN_HLEN;
+	uint8_t gso = h[HDR_GSO_TYPE] & (uint8_t)~GSO_ECN; /* checked by tx_header_error() */
+	struct net_offload off = {.csum = h[HDR_FLAGS] & HDR_F_NEEDS_CSUM,
+				  .csum_start = get16(h + HDR_CSUM_START),
+				  .csum_offset = get16(h + HDR_CSUM_OFFSET),
+				  .gso = gso == GSO_TCPV4 ? 4 : gso == GSO_TCPV6 ? 6 : 0};
 
-	if (net_filter_tx(&g->f, h + HDR_LEN, *len - HDR_LEN, h[HDR_GSO_TYPE] != GSO_NONE,
-			  &g->d)) {
+	if (net_filter_tx(&g->f, h + HDR_LEN, *len - HDR_LEN, &off, &g->d)) {
 		net_filter_drop(n, &g->d);
 		return false;
 	}

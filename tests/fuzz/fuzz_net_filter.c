@@ -10,9 +10,11 @@
 
 /*
  * Input: [0] control (bits 0-1: the NIC, 0 web, 1 db with VLAN 102, DHCP and LLDP, 2 web without
- * addresses, 3 web; bit 2: the header asks for GSO; bit 3: the frame comes from the tap), then
- * the frame from its Ethernet header on.
+ * addresses, 3 web; bit 2: the header asks for a checksum; bit 3: the frame comes from the tap;
+ * bit 4: at csum_offset 16 (TCP's), else 6 (UDP's), and with bit 2 TCP segmentation; bits 5-7:
+ * csum_start, one of starts[]), then the frame from its Ethernet header on.
  */
+static const uint16_t starts[8] = {34, 54, 62, 38, 42, 14, 0, 70};
 static const char policy[] = "limits: {vcpus_max: 1, memory_max: 1GiB}\n"
 			     "network:\n  segments:\n"
 			     "    - name: web\n      ranges: [10.0.1.0/24, \"fd00:1::/64\"]\n"
@@ -64,14 +66,45 @@ static uint16_t be16(const uint8_t *p)
 }
 
 /* What passed must hold, checked again here independently of the filter's own code. */
-static void check_tx_pass(const struct net_filter *f, const uint8_t *p, size_t len, bool gso)
+/* A checksum asked for by OFF is the TCP or UDP one of an unfragmented IPv4 packet (its place
+ * recomputed here), or lies past an IPv6 header (where the extension headers end is the
+ * filter's walk, not re-done here). */
+static void check_offload(const uint8_t *p, size_t len, const struct net_offload *off)
+{
+	uint16_t type = be16(p + 12);
+	size_t want = 6;
+
+	if (!off->csum)
+		return;
+	if ((type != 0x0800 && type != 0x86dd) ||
+	    (off->gso && off->gso != (type == 0x0800 ? 4 : 6)))
+		abort();
+	if (off->csum_start + off->csum_offset + 2 > len || (off->gso && off->csum_offset != 16))
+		abort();
+	if (type == 0x86dd) {
+		if (off->csum_start < 54 || (off->csum_offset != 6 && off->csum_offset != 16))
+			abort();
+		return;
+	}
+	if (p[23] == 6)
+		want = 16;
+	else if (p[23] != 17)
+		abort();
+	if ((be16(p + 20) & 0x3fff) != 0 || off->csum_start != 14 + (size_t)(p[14] & 15) * 4 ||
+	    off->csum_offset != want)
+		abort();
+}
+
+static void check_tx_pass(const struct net_filter *f, const uint8_t *p, size_t len,
+			  const struct net_offload *off)
 {
 	static const uint8_t zero[16];
 	uint16_t type;
 	bool ok = false;
 
-	if (len < 14 || memcmp(p + 6, f->mac, 6) != 0 || (!gso && len > 1514))
+	if (len < 14 || memcmp(p + 6, f->mac, 6) != 0 || (!off->gso && len > 1514))
 		abort();
+	check_offload(p, len, off);
 	type = be16(p + 12);
 	if (type == 0x0800) {
 		if (len < 34 || (memcmp(p + 26, f->ipv4, 4) != 0 && memcmp(p + 26, zero, 4) != 0))
@@ -130,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum net_drop_reason r;
 	uint8_t *frame;
 	size_t len;
-	bool gso;
+	struct net_offload off;
 
 	if (!ready) {
 		init();
@@ -139,7 +172,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	f = &nics[data[0] & 3];
-	gso = data[0] & 4;
+	off = (struct net_offload){.csum = data[0] & 4,
+				   .csum_start = starts[data[0] >> 5],
+				   .csum_offset = data[0] & 16 ? 16 : 6,
+				   .gso = (data[0] & 20) == 20 ? (data[0] & 32 ? 6 : 4) : 0};
 	/* A heap copy of exactly the frame: ASan catches a read past it. */
 	len = size - 1;
 	frame = malloc(len ? len : 1);
@@ -149,14 +185,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 8)
 		r = net_filter_rx(f, frame, len, &d);
 	else
-		r = net_filter_tx(f, frame, len, gso, &d);
+		r = net_filter_tx(f, frame, len, &off, &d);
 	if (r >= NET_DROP_REASONS || (r != NET_PASS && d.reason != r) ||
 	    ((data[0] & 8) != 0) != d.rx)
 		abort();
 	if (r == NET_PASS && (data[0] & 8))
 		check_rx_pass(f, frame, len);
 	else if (r == NET_PASS)
-		check_tx_pass(f, frame, len, gso);
+		check_tx_pass(f, frame, len, &off);
 	else
 		check_line(&d);
 	free(frame);

@@ -10,7 +10,7 @@ MAC = bytes([2, 0, 0, 0, 1, 5])
 PEER = bytes([2, 0, 0, 0, 1, 6])
 BCAST = b'\xff' * 6
 WEB, DB, BARE = 0, 1, 2
-GSO, RX = 4, 8
+GSO, RX = 0x14, 8  # GSO: checksum at offset 16 from byte 34, TCPv4 segmentation
 
 
 def a(s):

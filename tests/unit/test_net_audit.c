@@ -20,7 +20,7 @@ static void test_format_ipv4(void **state)
 
 	(void)state;
 	tcp4("10.0.1.5", "10.0.3.3", 80);
-	assert_int_equal(net_filter_tx(&web, fr, flen, false, &d), NET_DROP_DST_DENIED);
+	assert_int_equal(net_filter_tx(&web, fr, flen, NULL, &d), NET_DROP_DST_DENIED);
 	n = net_audit_format(line, sizeof(line), "web-1", "tap0", &d, 0);
 	assert_string_equal(
 	    line,
@@ -39,19 +39,19 @@ static void test_format_others(void **state)
 	(void)state;
 	/* ARP: its sender and target addresses, no protocol. */
 	arp(1, nic_mac, "10.0.1.6", "10.0.1.1");
-	assert_int_equal(net_filter_tx(&web, fr, flen, false, &d), NET_DROP_ARP_SPOOF);
+	assert_int_equal(net_filter_tx(&web, fr, flen, NULL, &d), NET_DROP_ARP_SPOOF);
 	net_audit_format(line, sizeof(line), "a", "t", &d, 0);
 	assert_non_null(strstr(line, "\"reason\":\"arp-spoof\",\"src_mac\":\"02:00:00:00:01:05\","
 				     "\"dst_mac\":\"ff:ff:ff:ff:ff:ff\",\"ethertype\":\"0x0806\","
 				     "\"src\":\"10.0.1.6\",\"dst\":\"10.0.1.1\"}\n"));
 	/* IPv6, a protocol without a name, no port. */
 	ip6("fd00:1::5", "fd00:3::1", NULL, 0, 0, 47, 8);
-	assert_int_equal(net_filter_tx(&web, fr, flen, false, &d), NET_DROP_DST_DENIED);
+	assert_int_equal(net_filter_tx(&web, fr, flen, NULL, &d), NET_DROP_DST_DENIED);
 	net_audit_format(line, sizeof(line), "a", "t", &d, 0);
 	assert_non_null(strstr(line, "\"src\":\"fd00:1::5\",\"dst\":\"fd00:3::1\",\"proto\":\"47\"}"));
 	/* A runt: nothing but what it is. */
 	flen = 10;
-	assert_int_equal(net_filter_tx(&web, fr, flen, false, &d), NET_DROP_RUNT);
+	assert_int_equal(net_filter_tx(&web, fr, flen, NULL, &d), NET_DROP_RUNT);
 	net_audit_format(line, sizeof(line), "a", "t", &d, 0);
 	assert_string_equal(line, "{\"event\":\"net-drop\",\"vm\":\"a\",\"nic\":\"t\",\"dir\":\"tx\","
 				  "\"reason\":\"runt\"}\n");

@@ -252,6 +252,29 @@ static void test_spoofed_never_reach_the_tap(void **state)
 	stop();
 }
 
+/* A checksum the host would complete over the UDP port (53 to 161, say) never reaches the tap;
+ * one at the UDP checksum does, header unchanged. */
+static void test_checksum_offload_only_at_the_checksum(void **state)
+{
+	char *text;
+
+	(void)state;
+	start("web", "10.0.1.5", F_TX);
+	capture();
+	ip4("10.0.1.5", "192.0.2.53", 17, 5353, 53, 8 + 12, 0);
+	header(1, 0, 0, 34);
+	memcpy(pkt + 8, &(uint16_t){2}, 2);
+	assert_int_equal(send_frame(), -1);
+	header(1, 0, 0, 34);
+	memcpy(pkt + 8, &(uint16_t){6}, 2);
+	assert_int_equal(send_frame(), HDR + flen);
+	assert_memory_equal(got, pkt, HDR + flen);
+	text = captured();
+	assert_int_equal(virtio_net_drops(n, NET_DROP_OFFLOAD), 1);
+	assert_non_null(strstr(text, "\"reason\":\"offload\""));
+	stop();
+}
+
 static void test_audit_is_rate_limited(void **state)
 {
 	char *text;
@@ -411,6 +434,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_spoofed_never_reach_the_tap),
+	    cmocka_unit_test(test_checksum_offload_only_at_the_checksum),
 	    cmocka_unit_test(test_audit_is_rate_limited),
 	    cmocka_unit_test(test_vlan_tag_on_transmit),
 	    cmocka_unit_test(test_vlan_untag_on_receive),

@@ -15,7 +15,7 @@ static struct net_drop d;
 
 static void tx_is(const struct net_filter *f, enum net_drop_reason want, int line)
 {
-	enum net_drop_reason r = net_filter_tx(f, fr, flen, false, &d);
+	enum net_drop_reason r = net_filter_tx(f, fr, flen, NULL, &d);
 
 	if (r != want)
 		fail_msg("line %d: got %s, want %s", line, net_drop_name(r), net_drop_name(want));
