@@ -206,8 +206,6 @@ static size_t csum_field(int proto)
  */
 static enum net_drop_reason offload(const struct net_offload *off, struct net_drop *d)
 {
-	if (!off || (!off->csum && !off->gso))
-		return NET_PASS;
 	if (!off->csum || !d->l4 || off->csum_start != d->l4 ||
 	    off->csum_offset != csum_field(d->proto) ||
 	    (off->gso && (d->proto != 6 || off->gso != d->family)))
@@ -249,6 +247,8 @@ enum net_drop_reason net_filter_tx(const struct net_filter *f, const uint8_t *fr
 		return drop(d, NET_DROP_OVERSIZE);
 	if (memcmp(frame + 6, f->mac, 6) != 0)
 		return drop(d, NET_DROP_SRC_MAC);
+	if (!off || (!off->csum && !off->gso))
+		return frame_tx(f, frame, len, d);
 	r = frame_tx(f, frame, len, d);
 	return r ? r : offload(off, d);
 }

@@ -47,10 +47,10 @@ struct net_drop {
 	uint8_t src_mac[6], dst_mac[6];
 	uint16_t ethertype;
 	uint8_t family; /* of src and dst: 4 or 6 (ARP gives 4), 0 when not reached */
+	uint16_t l4;	/* where a whole TCP or UDP header starts in an unfragmented packet, else 0 */
 	uint8_t src[16], dst[16];
 	int proto; /* IP protocol number, -1 when not reached */
 	int dport; /* TCP or UDP destination port, -1 when not reached */
-	size_t l4; /* where a whole TCP or UDP header starts in an unfragmented packet, else 0 */
 };
 
 /*

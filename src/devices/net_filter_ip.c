@@ -120,7 +120,7 @@ enum net_drop_reason net_filter_ipv4(const struct net_filter *f, const uint8_t *
 	tot = be16(ip + 2);
 	if (ip[0] >> 4 != 4 || ihl < IPV4_HLEN || tot < ihl || tot > avail)
 		return drop(d, NET_DROP_IP_MALFORMED);
-	r = options(ip, ihl, d);
+	r = ihl > IPV4_HLEN ? options(ip, ihl, d) : NET_PASS;
 	if (r)
 		return r;
 	offset = be16(ip + 6) & 0x1fff;
@@ -130,7 +130,7 @@ enum net_drop_reason net_filter_ipv4(const struct net_filter *f, const uint8_t *
 		if (r)
 			return r;
 		if (!more && sport >= 0)
-			d->l4 = NET_ETH_HLEN + ihl;
+			d->l4 = (uint16_t)(NET_ETH_HLEN + ihl);
 	}
 	dhcp = d->proto == P_UDP && !offset && !more && sport == DHCP_CLIENT &&
 	       d->dport == DHCP_SERVER && !memcmp(d->dst, bcast, 4);
@@ -260,7 +260,7 @@ enum net_drop_reason net_filter_ipv6(const struct net_filter *f, const uint8_t *
 		if (r)
 			return r;
 		if (!fragmented && sport >= 0)
-			d->l4 = NET_ETH_HLEN + off;
+			d->l4 = (uint16_t)(NET_ETH_HLEN + off);
 		/* RFC 6980: neighbor discovery is never fragmented. */
 		ndp =
 		    d->proto == P_ICMPV6 && !fragmented && end - off >= 4 && is_nd_or_mld(ip[off]);
