@@ -107,6 +107,16 @@ struct nlmsghdr *nl_msg_setlink(void *buf, unsigned seq, unsigned index, unsigne
 	return nlh;
 }
 
+struct nlmsghdr *nl_msg_setalias(void *buf, unsigned seq, unsigned index, const char *alias)
+{
+	struct nlmsghdr *nlh = link_msg(buf, seq, RTM_SETLINK, 0, AF_UNSPEC, index);
+
+	/* As `ip link set DEV alias A`: without the NUL, which the kernel would keep as part of
+	 * the alias's length. */
+	mnl_attr_put(nlh, IFLA_IFALIAS, strnlen(alias, NL_ALIAS_MAX), alias);
+	return nlh;
+}
+
 struct nlmsghdr *nl_msg_port_vlan(void *buf, unsigned seq, unsigned index, uint16_t vid,
 				  uint16_t flags, bool del)
 {
@@ -223,11 +233,27 @@ static int linkinfo_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
+/* IFLA_IFALIAS: NUL-terminated, and no longer than the kernel keeps one. */
+static int alias_attr(const struct nlattr *a, struct nl_link *l)
+{
+	size_t len;
+
+	if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+		return MNL_CB_ERROR;
+	len = strlen(mnl_attr_get_str(a));
+	if (len > NL_ALIAS_MAX)
+		return MNL_CB_ERROR;
+	memcpy(l->alias, mnl_attr_get_str(a), len + 1);
+	return MNL_CB_OK;
+}
+
 static int link_attr(const struct nlattr *a, void *data)
 {
 	struct nl_link *l = data;
 
 	switch (mnl_attr_get_type(a)) {
+	case IFLA_IFALIAS:
+		return alias_attr(a, l);
 	case IFLA_MASTER:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
 			return MNL_CB_ERROR;
@@ -412,6 +438,11 @@ int nl_bridge_vlan_filtering(struct nl *nl, unsigned index)
 int nl_link_set(struct nl *nl, unsigned index, unsigned master, bool up)
 {
 	return nl_talk(nl, nl_msg_setlink(nl->buf, ++nl->seq, index, master, up), NULL);
+}
+
+int nl_link_set_alias(struct nl *nl, unsigned index, const char *alias)
+{
+	return nl_talk(nl, nl_msg_setalias(nl->buf, ++nl->seq, index, alias), NULL);
 }
 
 int nl_port_vlan(struct nl *nl, unsigned index, uint16_t vid, uint16_t flags, bool del)

@@ -11,6 +11,7 @@ struct mnl_socket;
 /* Room for any one request or reply (libmnl's MNL_SOCKET_DUMP_SIZE: a dump's messages fit). */
 #define NL_BUF_SIZE 32768
 #define NL_KIND_MAX 16
+#define NL_ALIAS_MAX 255 /* IFALIASZ - 1: the longest IFLA_IFALIAS the kernel keeps */
 
 /* What `bulwark net` needs to know about one link, from an RTM_NEWLINK message. */
 struct nl_link {
@@ -25,6 +26,7 @@ struct nl_link {
 	uint32_t owner, group;
 	bool has_vlan_filtering; /* a bridge's IFLA_BR_VLAN_FILTERING was there */
 	bool vlan_filtering;
+	char alias[NL_ALIAS_MAX + 1]; /* IFLA_IFALIAS (`ip link set DEV alias`); "" when none */
 };
 
 #define NL_VID_MAX 4095 /* VIDs are 1..4094 */
@@ -64,6 +66,8 @@ struct nlmsghdr *nl_msg_newbridge(void *buf, unsigned seq, const char *name);
 struct nlmsghdr *nl_msg_vlan_filtering(void *buf, unsigned seq, unsigned index);
 /* RTM_SETLINK on INDEX: IFLA_MASTER = MASTER when MASTER is not 0, and IFF_UP set when UP. */
 struct nlmsghdr *nl_msg_setlink(void *buf, unsigned seq, unsigned index, unsigned master, bool up);
+/* RTM_SETLINK on INDEX: IFLA_IFALIAS = ALIAS (at most NL_ALIAS_MAX characters). */
+struct nlmsghdr *nl_msg_setalias(void *buf, unsigned seq, unsigned index, const char *alias);
 /* AF_BRIDGE RTM_SETLINK (or RTM_DELLINK when DEL) of VLAN VID with FLAGS (BRIDGE_VLAN_INFO_*) on
  * the bridge port INDEX. */
 struct nlmsghdr *nl_msg_port_vlan(void *buf, unsigned seq, unsigned index, uint16_t vid,
@@ -92,6 +96,7 @@ int nl_link_get(struct nl *nl, const char *name, struct nl_link *l);
 int nl_bridge_add(struct nl *nl, const char *name);
 int nl_bridge_vlan_filtering(struct nl *nl, unsigned index);
 int nl_link_set(struct nl *nl, unsigned index, unsigned master, bool up);
+int nl_link_set_alias(struct nl *nl, unsigned index, const char *alias);
 int nl_port_vlan(struct nl *nl, unsigned index, uint16_t vid, uint16_t flags, bool del);
 int nl_link_del(struct nl *nl, unsigned index);
 /* The VLANs of bridge port INDEX into V. */

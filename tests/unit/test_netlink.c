@@ -126,6 +126,27 @@ static void test_setlink(void **state)
 	assert_int_equal(mnl_attr_get_u32(t.a[IFLA_MASTER]), 9);
 }
 
+static void test_setalias(void **state)
+{
+	struct attrs t;
+	char longer[300];
+	const struct ifinfomsg *ifi =
+	    header(nl_msg_setalias(buf, 77, 4, "bulwark:a:/etc/a.yaml"), RTM_SETLINK, 0, &t);
+
+	(void)state;
+	assert_int_equal(ifi->ifi_index, 4);
+	assert_int_equal(ifi->ifi_change, 0); /* flags left as they are */
+	assert_int_equal(t.n, 1);
+	/* As ip(8) sends it: no NUL, which the kernel would count in the alias. */
+	assert_int_equal(mnl_attr_get_payload_len(t.a[IFLA_IFALIAS]), 21);
+	assert_memory_equal(mnl_attr_get_payload(t.a[IFLA_IFALIAS]), "bulwark:a:/etc/a.yaml", 21);
+	/* Never more than the kernel keeps (IFALIASZ - 1). */
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	header(nl_msg_setalias(buf, 77, 4, longer), RTM_SETLINK, 0, &t);
+	assert_int_equal(mnl_attr_get_payload_len(t.a[IFLA_IFALIAS]), NL_ALIAS_MAX);
+}
+
 static void check_port_vlan(bool del, uint16_t vid, uint16_t flags)
 {
 	struct attrs t, spec;
@@ -164,17 +185,25 @@ static void test_dellink(void **state)
 	assert_int_equal(t.n, 0);
 }
 
-/* A kernel-like RTM_NEWLINK for link 7: IFNAME, MASTER 3 (when given), LINKINFO of KIND. */
-static struct nlmsghdr *reply(const char *kind, unsigned master)
+/* An RTM_NEWLINK for link 7 with no attributes yet, in buf; IFI gets its header. */
+static struct nlmsghdr *newlink(struct ifinfomsg **ifi)
 {
 	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
 
 	memset(buf, 0, sizeof(buf));
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_index = 7;
+	*ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(**ifi));
+	(*ifi)->ifi_index = 7;
+	return nlh;
+}
+
+/* A kernel-like RTM_NEWLINK for link 7: IFNAME, MASTER 3 (when given), LINKINFO of KIND. */
+static struct nlmsghdr *reply(const char *kind, unsigned master)
+{
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = newlink(&ifi);
+
 	ifi->ifi_flags = IFF_UP | IFF_BROADCAST;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, "tap0");
 	mnl_attr_put_u32(nlh, IFLA_MTU, 1500);
@@ -224,6 +253,42 @@ static void test_parse_tap(void **state)
 	assert_false(l.has_vlan_filtering);
 }
 
+/* RTM_NEWLINK for link 7 with IFLA_IFALIAS of LEN bytes of S, as sent (no NUL added). */
+static struct nlmsghdr *alias_reply(const void *s, size_t len)
+{
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = newlink(&ifi);
+
+	mnl_attr_put(nlh, IFLA_IFALIAS, len, s);
+	return nlh;
+}
+
+static void test_parse_alias(void **state)
+{
+	char longest[NL_ALIAS_MAX + 2];
+	struct nl_link l;
+
+	(void)state;
+	assert_int_equal(nl_link_parse(reply("tun", 0), &l), 0);
+	assert_string_equal(l.alias, ""); /* none */
+	assert_int_equal(nl_link_parse(alias_reply("bulwark:a:/a.yaml", 18), &l), 0);
+	assert_string_equal(l.alias, "bulwark:a:/a.yaml");
+	/* Up to the first NUL, as the kernel keeps it. */
+	assert_int_equal(nl_link_parse(alias_reply("bulwark:b\0:/x", 14), &l), 0);
+	assert_string_equal(l.alias, "bulwark:b");
+	memset(longest, 'x', sizeof(longest));
+	longest[NL_ALIAS_MAX] = '\0';
+	assert_int_equal(nl_link_parse(alias_reply(longest, NL_ALIAS_MAX + 1), &l), 0);
+	assert_int_equal(strlen(l.alias), NL_ALIAS_MAX);
+	/* Hostile: no NUL at its end, an empty one, one longer than any kernel keeps. */
+	assert_int_equal(nl_link_parse(alias_reply("bulwark:a", 9), &l), -EBADMSG);
+	assert_int_equal(nl_link_parse(alias_reply("", 0), &l), -EBADMSG);
+	longest[NL_ALIAS_MAX] = 'x';
+	longest[NL_ALIAS_MAX + 1] = '\0';
+	assert_int_equal(nl_link_parse(alias_reply(longest, NL_ALIAS_MAX + 2), &l), -EBADMSG);
+	assert_string_equal(l.alias, ""); /* nothing half-filled */
+}
+
 static void test_parse_bridge_and_plain(void **state)
 {
 	struct nl_link l;
@@ -262,11 +327,7 @@ static void test_parse_refused(void **state)
 	ifi->ifi_index = -1;
 	assert_int_equal(nl_link_parse(nlh, &l), -EBADMSG);
 	/* An owner of the wrong size. */
-	memset(buf, 0, sizeof(buf));
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_index = 7;
+	nlh = newlink(&ifi);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "tun");
 	{
@@ -282,11 +343,7 @@ static void test_parse_refused(void **state)
 	nlh = reply("a-kind-of-thirty-two-characters", 0);
 	assert_int_equal(nl_link_parse(nlh, &l), -EBADMSG);
 	/* A master of the wrong size. */
-	memset(buf, 0, sizeof(buf));
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_index = 7;
+	nlh = newlink(&ifi);
 	mnl_attr_put_u16(nlh, IFLA_MASTER, 3);
 	assert_int_equal(nl_link_parse(nlh, &l), -EBADMSG);
 }
@@ -427,6 +484,8 @@ int main(void)
 	    cmocka_unit_test(test_setlink),
 	    cmocka_unit_test(test_port_vlan),
 	    cmocka_unit_test(test_dellink),
+	    cmocka_unit_test(test_setalias),
+	    cmocka_unit_test(test_parse_alias),
 	    cmocka_unit_test(test_parse_tap),
 	    cmocka_unit_test(test_parse_bridge_and_plain),
 	    cmocka_unit_test(test_parse_refused),
