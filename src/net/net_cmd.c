@@ -1,9 +1,11 @@
 /* net_cmd.c: `bulwark net up|down CONFIG`: a VM's taps, owned by its uid, on its bridges. */
 #include "net/net_cmd.h"
+#include "net/net_mark.h"
 
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_bridge.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -138,13 +140,25 @@ static int fail(const char *verb, const char *what, const char *doing, int err)
 	return EXIT_RUNTIME;
 }
 
-/* Creates tap NAME as `bulwark run` opens it (tap_open's flags), owned by O and persistent. */
-static int tap_create(const char *name, const struct net_owner *o)
+/* Marks the tap NAME, which FD holds, with MARK. */
+static int tap_mark(struct nl *nl, const char *name, const char *mark)
+{
+	struct nl_link l;
+	int r = nl_link_get(nl, name, &l);
+
+	return r ? r : nl_link_set_alias(nl, l.index, mark);
+}
+
+/* Creates tap NAME as `bulwark run` opens it (tap_open's flags), owned by O, marked with MARK and
+ * persistent. Returns 0, or -errno with DOING saying which step failed. */
+static int tap_create(struct nl *nl, const char *name, const struct net_owner *o, const char *mark,
+		      const char **doing)
 {
 	size_t len = strlen(name);
 	struct ifreq ifr;
 	int fd, err = 0;
 
+	*doing = "cannot create the tap";
 	if (len == 0 || len >= IFNAMSIZ)
 		return -EINVAL;
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -153,34 +167,46 @@ static int tap_create(const char *name, const struct net_owner *o)
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, name, len);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	/* Until TUNSETPERSIST the tap lives only as long as FD: a failure leaves nothing behind. */
+	/* Until TUNSETPERSIST the tap lives only as long as FD: a failure leaves nothing behind,
+	 * and no tap of ours is ever without its mark. */
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETOWNER, (unsigned long)o->uid) < 0 ||
-	    ioctl(fd, TUNSETGROUP, (unsigned long)o->gid) < 0 || ioctl(fd, TUNSETPERSIST, 1UL) < 0)
+	    ioctl(fd, TUNSETGROUP, (unsigned long)o->gid) < 0)
+		err = -errno;
+	if (!err && (err = tap_mark(nl, name, mark)) != 0)
+		*doing = "cannot mark the new tap (ifalias)";
+	if (!err && ioctl(fd, TUNSETPERSIST, 1UL) < 0)
 		err = -errno;
 	close(fd);
 	return err;
 }
 
-/* The tap of P: made when missing, refused when a link of its name is not ours. L gets it. */
+/* The tap of P: made when missing, refused when a link of its name is not ours or not marked
+ * with MARK. L gets it. */
 static int up_tap(struct nl *nl, const struct net_tap_plan *p, const struct net_owner *o,
-		  struct nl_link *l)
+		  const char *mark, struct nl_link *l)
 {
-	char why[128];
+	char why[2 * NL_ALIAS_MAX + 256];
+	const char *doing;
 	int r = nl_link_get(nl, p->tap, l);
 
 	if (r == -ENODEV) {
-		r = tap_create(p->tap, o);
+		r = tap_create(nl, p->tap, o, mark, &doing);
 		if (r)
-			return fail("up", p->tap, "cannot create the tap", r);
+			return fail("up", p->tap, doing, r);
 		r = nl_link_get(nl, p->tap, l);
 	}
 	if (r)
 		return fail("up", p->tap, "cannot read the link", r);
-	/* Checked after creating too: a link of that name made meanwhile by someone else. */
+	/* Checked after creating too: a link of that name made meanwhile by someone else, and the
+	 * mark as the kernel kept it. */
 	if (net_tap_refusal(l, o, why, sizeof(why))) {
 		fprintf(stderr,
 			"bulwark: net up: %s: refused: it %s (remove it first: ip link del %s)\n",
 			p->tap, why, p->tap);
+		return EXIT_RUNTIME;
+	}
+	if (net_mark_refusal(l, p->tap, mark, true, why, sizeof(why))) {
+		fprintf(stderr, "bulwark: net up: %s: refused: it %s\n", p->tap, why);
 		return EXIT_RUNTIME;
 	}
 	return 0;
@@ -249,11 +275,12 @@ static int up_port_vlan(struct nl *nl, const struct net_tap_plan *p, unsigned in
 	return 0;
 }
 
-static int up_one(struct nl *nl, const struct net_tap_plan *p, const struct net_owner *o)
+static int up_one(struct nl *nl, const struct net_tap_plan *p, const struct net_owner *o,
+		  const char *mark)
 {
 	struct nl_link tap, br;
 	char line[160];
-	int r = up_tap(nl, p, o, &tap);
+	int r = up_tap(nl, p, o, mark, &tap);
 
 	if (!r && p->bridge)
 		r = up_bridge(nl, p, &br);
@@ -286,14 +313,16 @@ static int need_net_admin(const char *verb)
 	return EXIT_RUNTIME;
 }
 
-/* The owner and an open socket, or the exit status. */
-static int prepare(const char *verb, const struct policy *pol, struct net_owner *o, struct nl *nl)
+/* The owner, the VM's mark and an open socket, or the exit status. */
+static int prepare(const char *verb, const struct vm_config *cfg, const struct policy *pol,
+		   struct net_owner *o, char mark[NL_ALIAS_MAX + 1], struct nl *nl)
 {
-	char why[128];
+	char why[PATH_MAX + 256];
 	int r;
 
 	if (net_owner(pol, getenv("SUDO_UID"), getenv("SUDO_GID"), getuid(), getgid(), o, why,
-		      sizeof(why))) {
+		      sizeof(why)) ||
+	    net_mark(cfg, mark, why, sizeof(why))) {
 		fprintf(stderr, "bulwark: net %s: %s\n", verb, why);
 		return EXIT_RUNTIME;
 	}
@@ -307,6 +336,7 @@ int net_up(const struct vm_config *cfg, const struct policy *pol)
 {
 	struct net_tap_plan plans[CONFIG_NICS_MAX];
 	unsigned n = net_plan(cfg, pol, plans);
+	char mark[NL_ALIAS_MAX + 1];
 	struct net_owner o;
 	struct nl nl;
 	int r;
@@ -315,12 +345,12 @@ int net_up(const struct vm_config *cfg, const struct policy *pol)
 		printf("bulwark: net up: %s has no nics: nothing to do\n", cfg->path);
 		return 0;
 	}
-	r = prepare("up", pol, &o, &nl);
+	r = prepare("up", cfg, pol, &o, mark, &nl);
 	if (r)
 		return r;
 	/* The first failure stops: what was done stays, and a second run takes it from there. */
 	for (unsigned i = 0; i < n && !r; i++)
-		r = up_one(&nl, &plans[i], &o);
+		r = up_one(&nl, &plans[i], &o, mark);
 	nl_close(&nl);
 	return r;
 }
@@ -329,17 +359,17 @@ int net_down(const struct vm_config *cfg, const struct policy *pol)
 {
 	struct net_tap_plan plans[CONFIG_NICS_MAX];
 	unsigned n = net_plan(cfg, pol, plans);
+	char mark[NL_ALIAS_MAX + 1], why[2 * NL_ALIAS_MAX + 256];
 	struct net_owner o;
 	struct nl_link l;
 	struct nl nl;
-	char why[128];
 	int r, status = 0;
 
 	if (n == 0) {
 		printf("bulwark: net down: %s has no nics: nothing to do\n", cfg->path);
 		return 0;
 	}
-	r = prepare("down", pol, &o, &nl);
+	r = prepare("down", cfg, pol, &o, mark, &nl);
 	if (r)
 		return r;
 	/* Every tap is tried: one that is not ours does not keep the others in place. Bridges stay,
@@ -352,7 +382,8 @@ int net_down(const struct vm_config *cfg, const struct policy *pol)
 			printf("bulwark: net down: %s already gone\n", tap);
 		} else if (r) {
 			status = fail("down", tap, "cannot read the link", r);
-		} else if (net_tap_refusal(&l, &o, why, sizeof(why))) {
+		} else if (net_tap_refusal(&l, &o, why, sizeof(why)) ||
+			   net_mark_refusal(&l, tap, mark, false, why, sizeof(why))) {
 			fprintf(stderr, "bulwark: net down: %s: refused: it %s\n", tap, why);
 			status = EXIT_RUNTIME;
 		} else if ((r = nl_link_del(&nl, l.index)) != 0 && r != -ENODEV) {

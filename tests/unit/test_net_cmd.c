@@ -5,6 +5,7 @@
 #include <linux/if_tun.h>
 
 #include "net/net_cmd.h"
+#include "net/net_mark.h"
 
 #define POLICY_NET                                                                                 \
 	LIMITS "network:\n  segments:\n"                                                           \
@@ -188,12 +189,43 @@ static void test_tap_refusal(void **state)
 	refusal(&l, "has group 0, not gid 65534");
 }
 
+/* The mark's verdicts; an alias is anyone's text: its control characters never reach a line. */
+static void test_mark_refusal(void **state)
+{
+	struct nl_link l = ours();
+	char buf[1024];
+	const char *mine = "bulwark:a:/etc/a.yaml";
+
+	(void)state;
+	snprintf(l.alias, sizeof(l.alias), "%s", mine);
+	assert_null(net_mark_refusal(&l, "tap0", mine, true, buf, sizeof(buf)));
+	assert_null(net_mark_run_refusal(&l, mine, buf, sizeof(buf)));
+	snprintf(l.alias, sizeof(l.alias), "bulwark:a:/etc/a.yaml\n\x1b[2J");
+	assert_string_equal(
+	    net_mark_refusal(&l, "tap0", mine, false, buf, sizeof(buf)),
+	    "is marked \"bulwark:a:/etc/a.yaml??[2J\", not \"bulwark:a:/etc/a.yaml\" "
+	    "(another VM's tap: left in place)");
+	assert_string_equal(
+	    net_mark_run_refusal(&l, mine, buf, sizeof(buf)),
+	    "is marked \"bulwark:a:/etc/a.yaml??[2J\", another VM's tap, not this "
+	    "one's \"bulwark:a:/etc/a.yaml\" (give this VM a tap of its own: bulwark "
+	    "net up CONFIG makes it)");
+	/* A prefix of the mark is not the mark. */
+	snprintf(l.alias, sizeof(l.alias), "bulwark:a:/etc/a.yam");
+	assert_non_null(net_mark_refusal(&l, "tap0", mine, true, buf, sizeof(buf)));
+	assert_non_null(net_mark_run_refusal(&l, mine, buf, sizeof(buf)));
+	/* Another tool's alias: net up and down refuse, run does not. */
+	snprintf(l.alias, sizeof(l.alias), "uplink");
+	assert_non_null(net_mark_refusal(&l, "tap0", mine, true, buf, sizeof(buf)));
+	assert_null(net_mark_run_refusal(&l, mine, buf, sizeof(buf)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_owner_policy),   cmocka_unit_test(test_owner_invoker),
 	    cmocka_unit_test(test_plan_and_lines), cmocka_unit_test(test_plan_no_segments),
-	    cmocka_unit_test(test_tap_refusal),
+	    cmocka_unit_test(test_tap_refusal),	   cmocka_unit_test(test_mark_refusal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
