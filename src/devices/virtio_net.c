@@ -4,6 +4,7 @@
 
 #include "devices/tap.h"
 #include "log.h"
+#include "net/net_mark.h"
 
 #include <errno.h>
 #include <linux/if_tun.h>
@@ -327,6 +328,34 @@ struct virtio_net *virtio_net_new(int fd, const uint8_t mac[6])
 	return n;
 }
 
+/*
+ * Closes FD and fills ERR when the tap of nics[I], just opened, carries `bulwark net up`'s mark
+ * for another VM (net/net_mark.h). Read over rtnetlink on the main thread before any filter or
+ * jail: no thread's allowlist sees it.
+ */
+static int tap_check_mark(const struct vm_config *cfg, unsigned i, int fd, struct config_error *err)
+{
+	const struct config_nic *nic = &cfg->nics[i];
+	char mark[NL_ALIAS_MAX + 1], why[2 * NL_ALIAS_MAX + 256], field[32];
+	int r;
+
+	/* A config whose path makes no mark has no tap marked for it: any mark is another's. */
+	if (net_mark(cfg, mark, why, sizeof(why)))
+		mark[0] = '\0';
+	r = net_mark_check_tap(nic->tap, mark, why, sizeof(why));
+	if (r == 0)
+		return 0;
+	close(fd);
+	snprintf(field, sizeof(field), "nics[%u].tap", i);
+	if (r < 0)
+		config_errorf(err, cfg->path, nic->loc_tap, field,
+			      "cannot read tap %s's mark over rtnetlink: %s", nic->tap,
+			      strerror(-r));
+	else
+		config_errorf(err, cfg->path, nic->loc_tap, field, "tap %s %s", nic->tap, why);
+	return -1;
+}
+
 struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
 				   const struct policy_network *net, struct config_error *err)
 {
@@ -343,6 +372,8 @@ struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
 			      nic->tap, strerror(-fd), hint);
 		return NULL;
 	}
+	if (tap_check_mark(cfg, i, fd, err))
+		return NULL;
 	n = virtio_net_new(fd, nic->mac);
 	if (!n) {
 		config_errorf(err, cfg->path, nic->loc_tap, field, "cannot open tap %s: %s",
