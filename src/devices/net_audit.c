@@ -6,26 +6,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define NS_PER_LINE (1000000000ULL / NET_AUDIT_RATE)
-#define CREDIT_MAX (NET_AUDIT_BURST * NS_PER_LINE)
-
 bool net_audit_admit(struct net_audit *a, uint64_t now_ns, unsigned long *suppressed)
 {
-	if (!a->started) {
-		a->started = true;
-		a->credit_ns = CREDIT_MAX;
-		a->last_ns = now_ns;
-	} else if (now_ns > a->last_ns) {
-		uint64_t add = now_ns - a->last_ns;
-
-		a->credit_ns = add >= CREDIT_MAX - a->credit_ns ? CREDIT_MAX : a->credit_ns + add;
-		a->last_ns = now_ns;
-	}
-	if (a->credit_ns < NS_PER_LINE) {
+	if (!a->bucket.rate)
+		rate_limit_init(&a->bucket, NET_AUDIT_RATE, NET_AUDIT_BURST);
+	rate_limit_refill(&a->bucket, now_ns);
+	if (!rate_limit_avail(&a->bucket)) {
 		a->suppressed++;
 		return false;
 	}
-	a->credit_ns -= NS_PER_LINE;
+	rate_limit_take(&a->bucket, 1);
 	*suppressed = a->suppressed;
 	a->suppressed = 0;
 	return true;

@@ -3,6 +3,7 @@
 #define BULWARK_NET_FILTER_H
 
 #include "config.h"
+#include "rate_limit.h"
 #include "sandbox/policy_network.h"
 
 #include <stdbool.h>
@@ -127,9 +128,7 @@ enum net_drop_reason net_filter_ipv6(const struct net_filter *f, const uint8_t *
 #define NET_AUDIT_BURST 20
 
 struct net_audit {
-	bool started;
-	uint64_t last_ns;	  /* when credit was last brought up to date */
-	uint64_t credit_ns;	  /* time worth of lines that may still be logged */
+	struct rate_limit bucket; /* set up on first use: a zeroed net_audit is ready */
 	unsigned long suppressed; /* lines not logged since the last one that was */
 };
 
