@@ -74,7 +74,7 @@ static int setup_devices(struct vm *vm)
 	struct bus *pio = &vm->pio;
 	int r;
 
-	serial_init(&vm->serial, STDOUT_FILENO, vm->serial_drained_fd, serial_irq, vm);
+	serial_init(&vm->serial, &vm->console, vm->serial_drained_fd, serial_irq, vm);
 	vm->i8042 = (struct i8042){.reset = on_reset, .opaque = vm};
 	vm->pm = (struct acpi_pm){.poweroff = on_poweroff, .opaque = vm};
 	r = bus_register(pio, SERIAL_PORT_COM1, SERIAL_NPORTS, serial_io, &vm->serial, "serial");
@@ -148,6 +148,13 @@ int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_netw
 		fprintf(stderr, "%s\n", err.msg);
 	if (r)
 		return r;
+	/* Here, unconfined: the console's private stdout and its timer need open and timerfd_*,
+	 * which no confined thread may call. */
+	r = console_out_open(&vm->console, STDOUT_FILENO);
+	if (r) {
+		log_err("cannot set up the console's output: %s", strerror(-r));
+		return 1;
+	}
 	return 0;
 }
 
@@ -253,20 +260,46 @@ static void pump_console(struct vm *vm, struct console *con)
 		vm_request_stop(vm, VM_STOP_CONSOLE_QUIT);
 }
 
-/* The main thread's loop: wait for a stop request, a termination signal or console input. */
+/* The console's output side of the main loop: what the drain waits for, as a pollfd. */
+static struct pollfd console_out_pollfd(const struct vm *vm, enum console_wait w)
+{
+	if (w == CONSOLE_WAIT_FD)
+		return (struct pollfd){.fd = vm->console.fd, .events = POLLOUT};
+	if (w == CONSOLE_WAIT_TICK)
+		return (struct pollfd){.fd = vm->console.tick_fd, .events = POLLIN};
+	return (struct pollfd){.fd = -1};
+}
+
+/* Reads an eventfd that poll reported readable; its count only says "something happened". */
+static void take_event(int fd, const struct pollfd *p)
+{
+	uint64_t count;
+
+	if (p->revents & POLLIN)
+		(void)!read(fd, &count, sizeof(count));
+}
+
+/*
+ * The main thread's loop: wait for a stop request, a termination signal or console input, and
+ * carry the guest's console output to stdout. Nothing here waits for stdout (console_out.c),
+ * so a reader that stalls never keeps this loop from the signalfd.
+ */
 static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
 {
+	enum console_wait out = console_out_drain(&vm->console);
+
 	while (vm_stop_reason(vm) == VM_RUNNING) {
-		struct pollfd p[3] = {
+		struct pollfd p[5] = {
 			{.fd = vm->stop_fd, .events = POLLIN},
 			{.fd = sig_fd, .events = POLLIN},
 			{.fd = -1, .events = POLLIN},
+			{.fd = vm->console.wake_fd, .events = POLLIN},
+			console_out_pollfd(vm, out),
 		};
-		uint64_t count;
 
 		if (con->interactive)
 			p[2].fd = serial_rx_space(&vm->serial) ? con->in_fd : vm->serial_drained_fd;
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -281,10 +314,14 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
 				vm_request_stop(vm, VM_STOP_SIGNAL);
 			}
 		}
-		if (p[2].fd == vm->serial_drained_fd && (p[2].revents & POLLIN))
-			(void)!read(vm->serial_drained_fd, &count, sizeof(count));
+		if (p[2].fd == vm->serial_drained_fd)
+			take_event(vm->serial_drained_fd, &p[2]);
 		else if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
 			pump_console(vm, con);
+		take_event(vm->console.wake_fd, &p[3]);
+		if (p[4].fd == vm->console.fd && (p[4].revents & (POLLERR | POLLHUP | POLLNVAL)))
+			console_out_hangup(&vm->console);
+		out = console_out_drain(&vm->console);
 	}
 }
 
@@ -338,6 +375,8 @@ int vm_run(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 	vm_devices_stop(&vm->devs);
+	/* The vCPUs are gone: what the guest wrote last goes out now if stdout takes it. */
+	console_out_finish(&vm->console);
 	console_restore();
 	close(sig_fd);
 	/* Termination signals stay blocked: a second SIGTERM (a supervisor signalling the whole
@@ -365,6 +404,7 @@ void vm_destroy(struct vm *vm)
 	gmem_free(&vm->mem);
 	boot_files_close(&vm->files);
 	serial_destroy(&vm->serial);
+	console_out_close(&vm->console);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	if (vm->serial_drained_fd >= 0)

@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "boot_files.h"
+#include "console_out.h"
 #include "devices/acpi_pm.h"
 #include "devices/bus.h"
 #include "devices/i8042.h"
@@ -32,6 +33,7 @@ struct vm {
 	struct guest_mem mem;
 	struct bus pio, mmio;
 	struct serial serial;
+	struct console_out console; /* the UART's output on its way to stdout */
 	struct i8042 i8042;
 	struct acpi_pm pm;
 	struct boot_files files;

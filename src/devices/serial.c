@@ -1,7 +1,6 @@
-/* serial.c: a 16550A UART: guest output to a file descriptor, host input through a bounded FIFO. */
+/* serial.c: a 16550A UART: guest output into the console's ring, input through a bounded FIFO. */
 #include "devices/serial.h"
 
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,12 +36,12 @@
 #define MSR_RI 0x40
 #define MSR_DCD 0x80
 
-void serial_init(struct serial *s, int out_fd, int drained_fd, serial_irq_fn set_irq,
+void serial_init(struct serial *s, struct console_out *out, int drained_fd, serial_irq_fn set_irq,
 		 void *irq_opaque)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
-	s->out_fd = out_fd;
+	s->out = out;
 	s->drained_fd = drained_fd;
 	s->set_irq = set_irq;
 	s->irq_opaque = irq_opaque;
@@ -113,11 +112,10 @@ static void transmit(struct serial *s, uint8_t c)
 		rx_put(s, c); /* loopback, as the driver's self-test expects */
 		return;
 	}
-	if (s->out_fd < 0)
-		return;
-	/* A full or broken output loses the byte rather than stalling or crashing the vCPU. */
-	if (write(s->out_fd, &c, 1) != 1 && errno != EINTR)
-		s->out_lost++;
+	/* Into the console's ring: a reader that stalls costs bytes (counted), never the vCPU,
+	 * which holds the lock here that the main thread needs for console input. */
+	if (s->out)
+		console_out_put(s->out, c);
 }
 
 static uint8_t serial_msr(const struct serial *s)

@@ -1,6 +1,8 @@
-/* serial.h: a 16550A UART: guest output to a file descriptor, host input through a bounded FIFO. */
+/* serial.h: a 16550A UART: guest output into the console's ring, input through a bounded FIFO. */
 #ifndef BULWARK_SERIAL_H
 #define BULWARK_SERIAL_H
+
+#include "console_out.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -20,15 +22,14 @@ struct serial {
 	bool thr_int;	 /* a "transmitter empty" interrupt is pending */
 	uint8_t rx[SERIAL_RX_FIFO];
 	unsigned rx_head, rx_count;
-	int out_fd;	      /* guest output goes here; -1 discards it */
-	unsigned long out_lost; /* bytes the output could not take */
+	struct console_out *out; /* guest output goes here (never waits); NULL discards it */
 	int drained_fd;	      /* eventfd written when the guest frees FIFO room; -1 for none */
 	serial_irq_fn set_irq;
 	void *irq_opaque;
 	int irq_level;
 };
 
-void serial_init(struct serial *s, int out_fd, int drained_fd, serial_irq_fn set_irq,
+void serial_init(struct serial *s, struct console_out *out, int drained_fd, serial_irq_fn set_irq,
 		 void *irq_opaque);
 void serial_destroy(struct serial *s);
 

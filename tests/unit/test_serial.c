@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "console.h"
@@ -27,9 +28,11 @@
 #define MSR 6
 #define SCR 7
 
-/* A UART whose output goes to a pipe, with an eventfd for "FIFO drained" and an IRQ recorder. */
+/* A UART whose output goes through the console's ring to a pipe, with an eventfd for "FIFO
+ * drained" and an IRQ recorder. */
 struct fixture {
 	struct serial s;
+	struct console_out con;
 	int out[2];
 	int drained;
 	int irq_calls;
@@ -54,7 +57,9 @@ static int setup(void **state)
 	f.drained = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (f.drained < 0)
 		return -1;
-	serial_init(&f.s, f.out[1], f.drained, record_irq, &f);
+	if (console_out_init(&f.con, f.out[1], false, false, -1, -1))
+		return -1;
+	serial_init(&f.s, &f.con, f.drained, record_irq, &f);
 	*state = &f;
 	return 0;
 }
@@ -64,6 +69,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	serial_destroy(&f->s);
+	console_out_close(&f->con);
 	close(f->out[0]);
 	if (f->out[1] >= 0)
 		close(f->out[1]);
@@ -114,9 +120,10 @@ static void output_goes_to_fd(void **state)
 
 	for (size_t i = 0; i < sizeof(msg) - 1; i++)
 		wr(f, RBR, (uint8_t)msg[i]);
+	assert_int_equal(console_out_drain(&f->con), CONSOLE_WAIT_DATA);
 	assert_int_equal(read(f->out[0], got, sizeof(got)), sizeof(msg) - 1);
 	assert_memory_equal(got, msg, sizeof(msg) - 1);
-	assert_int_equal(f->s.out_lost, 0);
+	assert_int_equal(f->con.dropped[CONSOLE_DROP_STALLED], 0);
 	/* Output never loops back into the guest's receive side. */
 	assert_int_equal(rd(f, LSR) & 0x01, 0);
 }
@@ -130,7 +137,8 @@ static void output_to_broken_pipe_is_lost_not_fatal(void **state)
 	f->out[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	wr(f, RBR, 'a');
 	wr(f, RBR, 'b');
-	assert_int_equal(f->s.out_lost, 2);
+	assert_int_equal(console_out_drain(&f->con), CONSOLE_WAIT_DATA);
+	assert_int_equal(f->con.dropped[CONSOLE_DROP_STALLED], 2);
 	/* The transmitter still reports empty: the guest is never stalled. */
 	assert_int_equal(rd(f, LSR) & 0x60, 0x60);
 }
@@ -140,11 +148,44 @@ static void output_discarded_without_fd(void **state)
 	struct fixture *f = *state;
 	char c;
 
-	f->s.out_fd = -1;
+	f->s.out = NULL;
 	wr(f, RBR, 'z');
-	assert_int_equal(f->s.out_lost, 0);
+	assert_int_equal(console_out_drain(&f->con), CONSOLE_WAIT_DATA);
+	assert_int_equal(f->con.dropped[CONSOLE_DROP_STALLED], 0);
 	assert_int_equal(read(f->out[0], &c, 1), -1);
 	assert_int_equal(errno, EAGAIN);
+}
+
+/* The finding: stdout a blocking pipe whose reader stopped. Before, the 200000 bytes below hung
+ * the vCPU in write(2) under the UART's lock; now the pipe and the ring fill, the rest is counted,
+ * and the guest never waits (SIGALRM fails the test instead of hanging the suite). */
+static void stalled_reader_never_blocks_the_vcpu(void **state)
+{
+	struct serial s;
+	struct console_out con;
+	int p[2], in_pipe = 0;
+	const int total = 200000;
+	uint8_t b = 'y', lsr = 0;
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(console_out_open(&con, p[1]), 0);
+	serial_init(&s, &con, -1, NULL, NULL);
+	alarm(20);
+	for (int i = 0; i < total; i++) {
+		serial_io(&s, RBR, &b, 1, true);
+		if (i % 4096 == 0)
+			(void)console_out_drain(&con); /* the main thread's part */
+	}
+	alarm(0);
+	assert_int_equal(ioctl(p[0], FIONREAD, &in_pipe), 0);
+	assert_int_equal(con.dropped[CONSOLE_DROP_STALLED], total - in_pipe - CONSOLE_OUT_RING);
+	serial_io(&s, LSR, &lsr, 1, false);
+	assert_int_equal(lsr & 0x60, 0x60); /* the transmitter still reports empty */
+	serial_destroy(&s);
+	console_out_close(&con);
+	close(p[0]);
+	close(p[1]);
 }
 
 static void lsr_transmitter_always_empty(void **state)
@@ -344,11 +385,13 @@ static void loopback_routes_thr_to_rx(void **state)
 
 	wr(f, MCR, 0x10 | 0x08);
 	wr(f, RBR, 'L');
+	console_out_drain(&f->con);
 	assert_int_equal(read(f->out[0], &c, 1), -1); /* nothing left the UART */
 	assert_int_equal(rd(f, LSR) & 0x01, 0x01);
 	assert_int_equal(rd(f, RBR), 'L');
 	wr(f, MCR, 0x08);
 	wr(f, RBR, 'M');
+	console_out_drain(&f->con);
 	assert_int_equal(read(f->out[0], &c, 1), 1);
 	assert_int_equal(c, 'M');
 	assert_int_equal(rd(f, LSR) & 0x01, 0);
@@ -737,6 +780,7 @@ int main(void)
 		T(output_goes_to_fd),
 		T(output_to_broken_pipe_is_lost_not_fatal),
 		T(output_discarded_without_fd),
+		cmocka_unit_test(stalled_reader_never_blocks_the_vcpu),
 		T(lsr_transmitter_always_empty),
 		T(dlab_switches_to_divisor),
 		T(ier_keeps_low_nibble),
