@@ -325,8 +325,22 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
 	}
 }
 
+/* The fds a vCPU or the vmm thread may read or write, by role; each one's list says which roles
+ * (policies/seccomp/vcpu.yaml, vmm.yaml). */
+static void vm_fds(const struct vm *vm, int sig_fd, struct sandbox_fds *fds)
+{
+	sandbox_fds_add(fds, SANDBOX_FD_STOP, vm->stop_fd);
+	sandbox_fds_add(fds, SANDBOX_FD_UART_DRAINED, vm->serial_drained_fd);
+	sandbox_fds_add(fds, SANDBOX_FD_SIGNALFD, sig_fd);
+	sandbox_fds_add(fds, SANDBOX_FD_CONSOLE, vm->console.fd);
+	sandbox_fds_add(fds, SANDBOX_FD_CONSOLE_WAKE, vm->console.wake_fd);
+	sandbox_fds_add(fds, SANDBOX_FD_CONSOLE_TICK, vm->console.tick_fd);
+	vm_devices_fds(&vm->devs, fds);
+}
+
 int vm_run(struct vm *vm)
 {
+	struct sandbox_fds fds = {0};
 	struct console con;
 	sigset_t stop_signals;
 	int sig_fd, status, r;
@@ -353,8 +367,9 @@ int vm_run(struct vm *vm)
 	/* Device threads first: a vCPU's first notification must find someone to serve it. */
 	if (vm_devices_start(&vm->devs))
 		vm_request_stop(vm, VM_STOP_ERROR);
+	vm_fds(vm, sig_fd, &fds);
 	for (unsigned i = 0; i < vm->nvcpus && vm_stop_reason(vm) == VM_RUNNING; i++) {
-		r = vcpu_start(&vm->vcpus[i]);
+		r = vcpu_start(&vm->vcpus[i], &fds);
 
 		if (r) {
 			log_err("vcpu%u: cannot start its thread: %s", i, strerror(-r));
@@ -364,7 +379,7 @@ int vm_run(struct vm *vm)
 	}
 	/* Issue 4: every thread is running, so the vmm thread's filter can no longer be inherited;
 	 * from here it waits, tears down and holds no capabilities. */
-	r = sandbox_confine_thread(SANDBOX_VMM);
+	r = sandbox_confine_thread(SANDBOX_VMM, &fds);
 	if (r) {
 		log_err("cannot confine the vmm thread: %s", strerror(-r));
 		vm_request_stop(vm, VM_STOP_ERROR);

@@ -148,6 +148,12 @@ void vm_devices_describe(const struct vm_devices *vd, struct acpi_platform *p)
 		    .base = vd->d[i].base, .size = VIRTIO_MMIO_WINDOW, .gsi = vd->d[i].gsi};
 }
 
+void vm_devices_fds(const struct vm_devices *vd, struct sandbox_fds *fds)
+{
+	for (unsigned i = 0; i < vd->n; i++)
+		virtio_mmio_fds(&vd->d[i].t, fds);
+}
+
 int vm_devices_start(struct vm_devices *vd)
 {
 	for (unsigned i = 0; i < vd->n; i++) {

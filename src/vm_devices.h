@@ -53,6 +53,10 @@ int vm_devices_attach(struct vm_devices *vd, const struct kvm *kvm, struct bus *
 /* Adds the devices to the ACPI DSDT description in P. */
 void vm_devices_describe(const struct vm_devices *vd, struct acpi_platform *p);
 
+/* Adds every device's fds (eventfds, images, taps, timers) to FDS: a vCPU's or the vmm thread's
+ * filter pins its calls to the ones its list names. */
+void vm_devices_fds(const struct vm_devices *vd, struct sandbox_fds *fds);
+
 /* Starts every device thread. Returns 0 or -errno (the ones started keep running). */
 int vm_devices_start(struct vm_devices *vd);
 

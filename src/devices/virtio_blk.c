@@ -4,6 +4,7 @@
 
 #include "devices/virtio.h"
 #include "log.h"
+#include "sandbox/seccomp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -429,6 +430,14 @@ static void blk_reset(void *dev)
 	blk->failed = false;
 }
 
+/* The thread reads and writes its image, besides the transport's eventfds. */
+static void blk_sandbox_fds(void *dev, struct sandbox_fds *fds)
+{
+	const struct virtio_blk *d = dev;
+
+	sandbox_fds_add(fds, SANDBOX_FD_IMAGE, d->fd);
+}
+
 static void blk_destroy(void *dev)
 {
 	struct virtio_blk *blk = dev;
@@ -464,5 +473,6 @@ const struct virtio_dev_ops virtio_blk_ops = {
     .activate = blk_activate,
     .notify = blk_notify,
     .reset = blk_reset,
+    .sandbox_fds = blk_sandbox_fds,
     .destroy = blk_destroy,
 };

@@ -15,6 +15,7 @@
 #define VIRTIO_MMIO_CONFIG_MAX 0x100
 
 struct virtio_mmio;
+struct sandbox_fds;
 
 /*
  * What a device implements; the transport does everything else. Every call except destroy runs
@@ -57,6 +58,10 @@ struct virtio_dev_ops {
 	/* The driver reset the device: drop in-flight state. The device thread is not inside any
 	 * other call. */
 	void (*reset)(void *dev);
+
+	/* Optional: adds the files the device works on (its image, tap, timer) to FDS, which its
+	 * thread's seccomp filter pins reads and writes to. Before the thread starts. */
+	void (*sandbox_fds)(void *dev, struct sandbox_fds *fds);
 
 	/* Frees DEV and closes its files; the device thread has ended. May log the device's
 	 * counters (frames dropped, requests refused). */
@@ -109,7 +114,11 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, vo
 /* The MMIO bus handler for the window; OPAQUE is the struct virtio_mmio. vCPU threads. */
 void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
-/* Starts the device thread, which serves the queues until virtio_mmio_stop(). Returns 0 or -errno. */
+/* Adds T's fds to FDS: its eventfds (wake, notify, irq) and the device's own (ops->sandbox_fds). */
+void virtio_mmio_fds(const struct virtio_mmio *t, struct sandbox_fds *fds);
+
+/* Starts the device thread, confined to T's fds, which serves the queues until
+ * virtio_mmio_stop(). Returns 0 or -errno. */
 int virtio_mmio_start(struct virtio_mmio *t);
 
 /*

@@ -77,8 +77,19 @@ static void *device_thread(void *arg)
 	return NULL;
 }
 
+void virtio_mmio_fds(const struct virtio_mmio *t, struct sandbox_fds *fds)
+{
+	sandbox_fds_add(fds, SANDBOX_FD_WAKE, t->ctl_fd);
+	sandbox_fds_add(fds, SANDBOX_FD_IRQ, t->irq_fd);
+	for (unsigned q = 0; q < t->ops->nqueues; q++)
+		sandbox_fds_add(fds, SANDBOX_FD_NOTIFY, t->notify_fd[q]);
+	if (t->ops->sandbox_fds)
+		t->ops->sandbox_fds(t->dev, fds);
+}
+
 int virtio_mmio_start(struct virtio_mmio *t)
 {
+	struct sandbox_fds fds = {0};
 	sigset_t all, old;
 	int r;
 
@@ -88,8 +99,9 @@ int virtio_mmio_start(struct virtio_mmio *t)
 	 * signalfd and never interrupt a device mid-request. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = sandbox_thread_spawn(&t->thread, sandbox_kind_for_device(t->ops->kind), device_thread,
-				 t);
+	virtio_mmio_fds(t, &fds);
+	r = sandbox_thread_spawn(&t->thread, sandbox_kind_for_device(t->ops->kind), &fds,
+				 device_thread, t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r)
 		return r;

@@ -5,6 +5,7 @@
 #include "devices/tap.h"
 #include "log.h"
 #include "net/net_mark.h"
+#include "sandbox/seccomp.h"
 
 #include <errno.h>
 #include <linux/if_tun.h>
@@ -142,6 +143,12 @@ static int net_activate(void *dev, struct virtio_mmio *t, uint64_t features)
 	 * thread touches the tap. */
 	n->offloads_pending = n->is_tap;
 	n->active = true;
+#ifdef BULWARK_TEST_FORBIDDEN_SYSCALL
+	/* Test builds only: what a guest that took over this vCPU would try, a raw frame straight
+	 * to the tap past the segment's filter; the vCPU's list must not allow it. */
+	if (n->is_tap && getenv("BULWARK_TEST_VCPU_WRITES_TAP"))
+		(void)!write(n->fd, "\xff\xff\xff\xff\xff\xff", 6);
+#endif
 	return 0;
 }
 
@@ -241,6 +248,14 @@ static void log_drops(const struct net_guard *g)
 		log_info("nic %s: dropped %lu frames: %s", g->tap, total, line);
 }
 
+/* The thread reads and writes its tap, besides the transport's eventfds. */
+static void net_sandbox_fds(void *dev, struct sandbox_fds *fds)
+{
+	const struct virtio_net *d = dev;
+
+	sandbox_fds_add(fds, SANDBOX_FD_TAP, d->fd);
+}
+
 static void net_destroy(void *dev)
 {
 	struct virtio_net *n = dev;
@@ -275,6 +290,7 @@ const struct virtio_dev_ops virtio_net_ops = {
     .wait_fd = net_wait_fd,
     .fd_ready = net_fd_ready,
     .reset = net_reset,
+    .sandbox_fds = net_sandbox_fds,
     .destroy = net_destroy,
 };
 

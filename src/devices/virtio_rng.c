@@ -3,6 +3,7 @@
 
 #include "devices/virtio.h"
 #include "log.h"
+#include "sandbox/seccomp.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -244,6 +245,14 @@ static void rng_reset(void *dev)
 	r->waiting = false;
 }
 
+/* The thread reads and writes its rate timer, besides the transport's eventfds. */
+static void rng_sandbox_fds(void *dev, struct sandbox_fds *fds)
+{
+	const struct virtio_rng *d = dev;
+
+	sandbox_fds_add(fds, SANDBOX_FD_TIMER, d->timer_fd);
+}
+
 static void rng_destroy(void *dev)
 {
 	struct virtio_rng *r = dev;
@@ -268,5 +277,6 @@ const struct virtio_dev_ops virtio_rng_ops = {
     .wait_fd = rng_wait_fd,
     .fd_ready = rng_fd_ready,
     .reset = rng_reset,
+    .sandbox_fds = rng_sandbox_fds,
     .destroy = rng_destroy,
 };

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct vm;
+struct sandbox_fds;
 
 struct vcpu {
 	unsigned id;
@@ -22,8 +23,9 @@ struct vcpu {
 int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id, uint64_t entry, uint64_t zero_page,
 		const char **why);
 
-/* Starts the vCPU's thread, which runs until the VM is asked to stop. */
-int vcpu_start(struct vcpu *v);
+/* Starts the vCPU's thread, which runs until the VM is asked to stop, its reads and writes pinned
+ * to FDS (the VM's eventfds, the devices'). */
+int vcpu_start(struct vcpu *v, const struct sandbox_fds *fds);
 
 /* Makes a running vCPU leave KVM_RUN so it sees the stop request. */
 void vcpu_kick(struct vcpu *v);

@@ -61,7 +61,7 @@ int supervise(pid_t child, struct cgroup *cg, const struct policy_cgroup *pc,
 	/* The one part of bulwark left outside the jail confines itself too: from here it only
 	 * waits, forwards signals (keeping CAP_KILL alone), reads memory.events, removes the cgroup
 	 * and logs (policies/seccomp/supervisor.yaml). Failing that, the VM does not run. */
-	if (sandbox_confine_thread(SANDBOX_SUPERVISOR)) {
+	if (sandbox_confine_thread(SANDBOX_SUPERVISOR, NULL)) {
 		log_err("supervisor: cannot confine itself; stopping the VMM (pid %d)", (int)child);
 		kill(child, SIGKILL);
 	}

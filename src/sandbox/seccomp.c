@@ -2,10 +2,13 @@
  * reports. */
 #include "sandbox/seccomp.h"
 
+#include "log.h"
 #include "sandbox/caps.h"
+#include "sandbox/seccomp_fds.h"
 #include "sandbox/seccomp_policy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -14,7 +17,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -32,7 +34,7 @@ static const char *const kind_names[SANDBOX_KINDS] = {
 
 static struct {
 	bool prepared;
-	struct sock_fprog prog[SANDBOX_KINDS];
+	enum policy_seccomp_mode mode;
 } sc;
 
 /* For the SIGSYS reporter, which may only read memory prepared in advance. */
@@ -119,13 +121,14 @@ static const enum scmp_compare scmp_ops[] = {
     [SECCOMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
 };
 
-/* Adds L's rules to CTX. Returns 0 or -1 with ERR naming the rule libseccomp refused. */
-static int add_rules(scmp_filter_ctx ctx, const struct seccomp_list *l, const char *path, char *err,
-		     size_t errlen)
+/* Adds L's rules to CTX, "fds:" ones pinned to FDS. Returns 0 or -1 with ERR naming the rule
+ * libseccomp refused. */
+static int add_rules(scmp_filter_ctx ctx, const struct seccomp_list *l,
+		     const struct sandbox_fds *fds, const char *path, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < l->n; i++) {
 		const struct seccomp_rule *r = &l->rule[i];
-		struct scmp_arg_cmp c[SECCOMP_CONDS_MAX];
+		struct scmp_arg_cmp c[SECCOMP_CONDS_MAX + 1]; /* + the pinned fd */
 		int e;
 
 		for (unsigned j = 0; j < r->ncond; j++) {
@@ -135,7 +138,8 @@ static int add_rules(scmp_filter_ctx ctx, const struct seccomp_list *l, const ch
 			c[j].datum_a = d->op == SECCOMP_MASKED_EQ ? d->mask : d->value;
 			c[j].datum_b = d->op == SECCOMP_MASKED_EQ ? d->value : 0;
 		}
-		e = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r->nr, r->ncond, c);
+		e = r->fd_roles ? seccomp_add_pinned(ctx, r, c, fds)
+				: seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r->nr, r->ncond, c);
 		if (e) {
 			snprintf(err, errlen,
 				 "%s: syscalls[%u] (%s): libseccomp refuses the rule: %s", path, i,
@@ -146,34 +150,37 @@ static int add_rules(scmp_filter_ctx ctx, const struct seccomp_list *l, const ch
 	return 0;
 }
 
-/* Reads the BPF that libseccomp exports (it can only write to a file descriptor). */
+/*
+ * Reads the BPF that libseccomp exports (it can only write to a file descriptor). Through a pipe,
+ * not a file: threads build their filters after the jail set the policy's rlimits, and fsize (0
+ * for a VM without a writable disk) limits files only. The pipe holds the largest program the
+ * kernel takes, so libseccomp's write is whole or fails (non-blocking, never a hang).
+ */
 static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
 {
-	int fd = memfd_create("bulwark-seccomp", MFD_CLOEXEC);
-	off_t size;
-	void *buf = NULL;
-	int r = 0;
+	const int max = BPF_MAXINSNS * (int)sizeof(struct sock_filter);
+	struct sock_filter *buf = malloc((size_t)max);
+	ssize_t size = -1;
+	int p[2], r;
 
-	if (fd < 0)
-		return -errno;
-	r = seccomp_export_bpf(ctx, fd);
-	if (!r) {
-		size = lseek(fd, 0, SEEK_END);
-		if (size <= 0 || size % (off_t)sizeof(struct sock_filter) ||
-		    size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS)
-			r = -E2BIG;
+	if (!buf || pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
+		r = buf ? -errno : -ENOMEM;
+		free(buf);
+		return r;
 	}
-	if (!r && !(buf = malloc((size_t)size)))
-		r = -ENOMEM;
-	if (!r && pread(fd, buf, (size_t)size, 0) != size)
-		r = -EIO;
-	close(fd);
+	r = fcntl(p[1], F_SETPIPE_SZ, max) < max ? -ENOSPC : seccomp_export_bpf(ctx, p[1]);
+	if (!r)
+		size = read(p[0], buf, (size_t)max);
+	close(p[0]);
+	close(p[1]);
+	if (!r && (size <= 0 || size >= max || size % (ssize_t)sizeof(struct sock_filter)))
+		r = size >= max ? -E2BIG : -EIO;
 	if (r) {
 		free(buf);
 		return r;
 	}
 	prog->filter = buf;
-	prog->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	prog->len = (unsigned short)(size / (ssize_t)sizeof(struct sock_filter));
 	return 0;
 }
 
@@ -213,9 +220,10 @@ static int add_log_prologue(struct sock_fprog *prog)
 	return 0;
 }
 
-/* Compiles KIND's list. Returns 0 with PROG, or -1 with ERR. */
+/* Compiles KIND's list for a thread with FDS. Returns 0 with PROG, or -1 with ERR. */
 static int build_filter(enum sandbox_kind kind, enum policy_seccomp_mode mode,
-			struct sock_fprog *prog, char *err, size_t errlen)
+			const struct sandbox_fds *fds, struct sock_fprog *prog, char *err,
+			size_t errlen)
 {
 	struct seccomp_list *l = malloc(sizeof(*l));
 	scmp_filter_ctx ctx = NULL;
@@ -235,7 +243,7 @@ static int build_filter(enum sandbox_kind kind, enum policy_seccomp_mode mode,
 		snprintf(err, errlen, "%s: cannot set up a libseccomp filter", kind_names[kind]);
 		goto out;
 	}
-	if (add_rules(ctx, l, text_of(kind)->path, err, errlen))
+	if (add_rules(ctx, l, fds, text_of(kind)->path, err, errlen))
 		goto out;
 	e = export_bpf(ctx, prog);
 	if (!e && mode == POLICY_SECCOMP_LOG)
@@ -346,10 +354,13 @@ int seccomp_prepare(enum policy_seccomp_mode mode, char *err, size_t errlen)
 
 	seccomp_free_filters();
 	for (int k = 0; k < SANDBOX_KINDS; k++) {
-		if (build_filter((enum sandbox_kind)k, mode, &sc.prog[k], err, errlen)) {
-			seccomp_free_filters();
+		struct sock_fprog prog = {0};
+
+		/* Every list compiles before anything runs; each thread then gets its own build,
+		 * pinned to its fds (sandbox_filter_build). */
+		if (build_filter((enum sandbox_kind)k, mode, NULL, &prog, err, errlen))
 			return -1;
-		}
+		free(prog.filter);
 	}
 	fill_syscall_names();
 	memset(reported, 0, sizeof(reported));
@@ -360,6 +371,7 @@ int seccomp_prepare(enum policy_seccomp_mode mode, char *err, size_t errlen)
 		seccomp_free_filters();
 		return -1;
 	}
+	sc.mode = mode;
 	sc.prepared = true;
 	return 0;
 }
@@ -371,35 +383,47 @@ bool seccomp_prepared(void)
 
 void seccomp_free_filters(void)
 {
-	for (int k = 0; k < SANDBOX_KINDS; k++) {
-		free(sc.prog[k].filter);
-		sc.prog[k] = (struct sock_fprog){0};
-	}
 	sc.prepared = false;
 }
 
-int seccomp_load_filter(enum sandbox_kind kind)
+int sandbox_filter_build(struct sandbox_filter *f, enum sandbox_kind kind,
+			 const struct sandbox_fds *fds)
 {
-	if ((unsigned)kind >= SANDBOX_KINDS || !sc.prog[kind].filter)
+	char err[SECCOMP_ERR_MAX + 64];
+
+	*f = (struct sandbox_filter){.kind = kind};
+	if (!sc.prepared)
+		return 0;
+	if ((unsigned)kind >= SANDBOX_KINDS)
 		return -EINVAL;
-	thread_kind = (int)kind;
-	/* Flags 0: no TSYNC, this thread alone. */
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &sc.prog[kind]))
-		return -errno;
+	if (fds && fds->overflow)
+		snprintf(err, sizeof(err), "%s: more than %d fds to pin", kind_names[kind],
+			 SANDBOX_FDS_MAX);
+	if ((fds && fds->overflow) ||
+	    build_filter(kind, sc.mode, fds, &f->prog, err, sizeof(err))) {
+		log_err("seccomp: %s", err);
+		return -EINVAL;
+	}
 	return 0;
 }
 
-int sandbox_confine_thread(enum sandbox_kind kind)
+void sandbox_filter_free(struct sandbox_filter *f)
+{
+	free(f->prog.filter);
+	f->prog = (struct sock_fprog){0};
+}
+
+int sandbox_confine_filter(const struct sandbox_filter *f)
 {
 	sigset_t sys;
 	int r;
 
 	if (!sc.prepared)
 		return 0;
-	if ((unsigned)kind >= SANDBOX_KINDS)
+	if ((unsigned)f->kind >= SANDBOX_KINDS)
 		return -EINVAL;
 	/* The jail's supervisor runs as root and signals a VMM that runs as the policy's uid. */
-	r = caps_drop_thread(kind == SANDBOX_SUPERVISOR ? CAP_KILL : -1);
+	r = caps_drop_thread(f->kind == SANDBOX_SUPERVISOR ? CAP_KILL : -1);
 	if (r)
 		return r;
 	/* Device threads are born with every signal blocked; a blocked SIGSYS would kill without
@@ -409,7 +433,24 @@ int sandbox_confine_thread(enum sandbox_kind kind)
 	r = pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
 	if (r)
 		return -r;
-	return seccomp_load_filter(kind);
+	if (!f->prog.filter)
+		return -EINVAL;
+	thread_kind = (int)f->kind;
+	/* Flags 0: no TSYNC, this thread alone. */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &f->prog))
+		return -errno;
+	return 0;
+}
+
+int sandbox_confine_thread(enum sandbox_kind kind, const struct sandbox_fds *fds)
+{
+	struct sandbox_filter f;
+	int r = sandbox_filter_build(&f, kind, fds);
+
+	if (!r)
+		r = sandbox_confine_filter(&f);
+	sandbox_filter_free(&f);
+	return r;
 }
 
 int seccomp_print_allowlists(FILE *out)
@@ -427,7 +468,7 @@ int seccomp_print_allowlists(FILE *out)
 
 		/* Compiling catches what parsing alone would not (a rule libseccomp refuses). */
 		if (load_list((enum sandbox_kind)k, l, err, sizeof(err)) ||
-		    build_filter((enum sandbox_kind)k, POLICY_SECCOMP_KILL, &prog, err,
+		    build_filter((enum sandbox_kind)k, POLICY_SECCOMP_KILL, NULL, &prog, err,
 				 sizeof(err))) {
 			fprintf(out, "seccomp: %s\n", err);
 			r = -1;
@@ -438,10 +479,14 @@ int seccomp_print_allowlists(FILE *out)
 			l->nsyscalls, text_of((enum sandbox_kind)k)->path, prog.len);
 		for (unsigned i = 0; i < l->n; i++) {
 			const struct seccomp_rule *rule = &l->rule[i];
+			char fds[160];
 
 			fprintf(out, "  %s", rule->name);
 			for (unsigned j = 0; j < rule->ncond; j++)
 				fprintf(out, "%s%s", j ? " && " : " if ", rule->cond[j].shown);
+			seccomp_fd_roles_text(rule, fds, sizeof(fds));
+			if (fds[0])
+				fprintf(out, "%s%s", rule->ncond ? " && " : " if ", fds);
 			fprintf(out, "  # %s\n", rule->why);
 		}
 	}

@@ -4,7 +4,10 @@
 #define BULWARK_SECCOMP_H
 
 #include "sandbox/policy.h"
+#include "sandbox/seccomp_policy.h"
 
+#include <linux/filter.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 /* What a thread does decides what it may call; policies/seccomp/<name>.yaml says it. */
@@ -26,9 +29,34 @@ const char *sandbox_kind_name(enum sandbox_kind kind);
  * for an unknown device, which then cannot start a thread once filters are prepared. */
 enum sandbox_kind sandbox_kind_for_device(const char *dev_kind);
 
+/* The most fds one thread's filter pins its calls to: a vCPU's are every device's eventfds. */
+#define SANDBOX_FDS_MAX 96
+
+/* A thread's own fds, by role, for the entries of its list that say "fds:" (seccomp_policy.h);
+ * stdin, stdout and stderr are implied. Zero-initialise, then sandbox_fds_add. */
+struct sandbox_fds {
+	unsigned n;
+	bool overflow; /* an fd did not fit: building a filter from this set fails */
+	struct sandbox_fd {
+		enum sandbox_fd_role role;
+		int fd;
+	} fd[SANDBOX_FDS_MAX];
+};
+
+/* Adds FD in ROLE to F; a negative FD (none open) is skipped. A full F remembers it overflowed,
+ * so the thread fails to start rather than die on its first call to a left-out fd. */
+void sandbox_fds_add(struct sandbox_fds *f, enum sandbox_fd_role role, int fd);
+
+/* One thread's filter, built by its creator for the thread's own fds; the thread loads it. */
+struct sandbox_filter {
+	enum sandbox_kind kind;
+	struct sock_fprog prog; /* empty when seccomp_prepare() was not called */
+};
+
 /*
- * Parses every embedded allowlist and compiles one BPF filter per thread kind with libseccomp,
- * to be loaded later by the threads themselves, and installs the SIGSYS reporter, which a
+ * Parses every embedded allowlist and compiles it with libseccomp, so a bad one stops bulwark
+ * before anything runs (each thread's own filter is compiled later, for its fds, by
+ * sandbox_filter_build), and installs the SIGSYS reporter, which a
  * syscall off a thread's list traps into. MODE kill: it writes on stderr "bulwark: seccomp:
  * <kind> thread made forbidden syscall <name> (<nr>)" and the process dies by SIGSYS. MODE log:
  * it writes "... made syscall <name> (<nr>), off its allowlist: allowed (log mode)" once per kind
@@ -40,20 +68,30 @@ int seccomp_prepare(enum policy_seccomp_mode mode, char *err, size_t errlen);
  * start device threads do not, and their threads stay unconfined. */
 bool seccomp_prepared(void);
 
-/* Frees the compiled filters (the loaded ones stay in the kernel). */
+/* Undoes seccomp_prepare: threads started from here are not confined (loaded filters stay). */
 void seccomp_free_filters(void);
 
 /*
- * Confines the calling thread as KIND: no_new_privs, no capabilities (the supervisor keeps
- * CAP_KILL, to signal a VMM running under another uid), SIGSYS unblocked for the
- * reporter, then its own filter (no TSYNC: other threads keep theirs). A thread calls this as its
- * first act; the main thread after it has spawned every other thread, which would otherwise
- * inherit its filter. Returns 0 (also when nothing was prepared) or -errno.
+ * Compiles KIND's allowlist into F, its "fds:" entries pinned to FDS (NULL: stdin, stdout and
+ * stderr only). Nothing to do, and 0, when nothing was prepared. Returns 0, or -errno after
+ * logging why (an FDS that overflowed among them).
  */
-int sandbox_confine_thread(enum sandbox_kind kind);
+int sandbox_filter_build(struct sandbox_filter *f, enum sandbox_kind kind,
+			 const struct sandbox_fds *fds);
+void sandbox_filter_free(struct sandbox_filter *f);
 
-/* Loads KIND's filter only (sandbox_confine_thread's last step); for tests. Returns 0 or -errno. */
-int seccomp_load_filter(enum sandbox_kind kind);
+/*
+ * Confines the calling thread with F: no_new_privs, no capabilities (the supervisor keeps
+ * CAP_KILL, to signal a VMM running under another uid), SIGSYS unblocked for the reporter, then
+ * F's filter (no TSYNC: other threads keep theirs). A thread calls this as its first act; the main
+ * thread after it has spawned every other thread, which would otherwise inherit its filter.
+ * Returns 0 (also when nothing was prepared) or -errno.
+ */
+int sandbox_confine_filter(const struct sandbox_filter *f);
+
+/* sandbox_filter_build, sandbox_confine_filter and sandbox_filter_free in one, for a thread that
+ * builds its own filter (the vmm thread, the supervisor). Returns 0 or -errno. */
+int sandbox_confine_thread(enum sandbox_kind kind, const struct sandbox_fds *fds);
 
 /* Prints, per thread kind, the syscalls allowed (with their conditions and why) and how many;
  * parses the embedded lists itself. Returns 0, or -1 after printing what is wrong. */

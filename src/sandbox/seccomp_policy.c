@@ -49,6 +49,30 @@ int seccomp_constant(const char *name, uint64_t *value)
 	return -1;
 }
 
+static const char *const fd_role_names[SANDBOX_FD_ROLES] = {
+    [SANDBOX_FD_STDIN] = "stdin",
+    [SANDBOX_FD_STDOUT] = "stdout",
+    [SANDBOX_FD_STDERR] = "stderr",
+    [SANDBOX_FD_STOP] = "stop",
+    [SANDBOX_FD_UART_DRAINED] = "uart-drained",
+    [SANDBOX_FD_WAKE] = "wake",
+    [SANDBOX_FD_NOTIFY] = "notify",
+    [SANDBOX_FD_IRQ] = "irq",
+    [SANDBOX_FD_TAP] = "tap",
+    [SANDBOX_FD_IMAGE] = "image",
+    [SANDBOX_FD_TIMER] = "timer",
+    [SANDBOX_FD_SIGNALFD] = "signalfd",
+    [SANDBOX_FD_PIDFD] = "pidfd",
+    [SANDBOX_FD_CONSOLE] = "console",
+    [SANDBOX_FD_CONSOLE_WAKE] = "console-wake",
+    [SANDBOX_FD_CONSOLE_TICK] = "console-tick",
+};
+
+const char *sandbox_fd_role_name(enum sandbox_fd_role role)
+{
+	return (unsigned)role < SANDBOX_FD_ROLES ? fd_role_names[role] : NULL;
+}
+
 static const char *const op_names[] = {
     [SECCOMP_EQ] = "eq",
     [SECCOMP_NE] = "ne",
@@ -183,6 +207,27 @@ static int parse_args(struct parse *p, const yaml_node_t *n, struct seccomp_rule
 	return 0;
 }
 
+/* fds: [role, ...], each a known role, into R's mask. */
+static int parse_fds(struct parse *p, const yaml_node_t *n, struct seccomp_rule *r)
+{
+	if (n->type != YAML_SEQUENCE_NODE ||
+	    n->data.sequence.items.start == n->data.sequence.items.top)
+		return fail(p, n, "fds: expected a list of fd roles");
+	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
+	     i++) {
+		const yaml_node_t *v = yaml_document_get_node(&p->doc, *i);
+		const char *role = scalar(v);
+		unsigned k = 0;
+
+		while (role && k < SANDBOX_FD_ROLES && strcmp(role, fd_role_names[k]) != 0)
+			k++;
+		if (!role || k == SANDBOX_FD_ROLES)
+			return fail(p, v, "fds: unknown fd role '%s'", role ? role : "?");
+		r->fd_roles |= 1U << k;
+	}
+	return 0;
+}
+
 static int parse_rule(struct parse *p, const yaml_node_t *n, struct seccomp_rule *r)
 {
 	const yaml_node_t *name_node = NULL;
@@ -204,6 +249,9 @@ static int parse_rule(struct parse *p, const yaml_node_t *n, struct seccomp_rule
 		} else if (key && !strcmp(key, "args")) {
 			if (parse_args(p, v, r))
 				return -1;
+		} else if (key && !strcmp(key, "fds")) {
+			if (parse_fds(p, v, r))
+				return -1;
 		} else if (key && (!strcmp(key, "name") || !strcmp(key, "why"))) {
 			return fail(p, v, "%s: expected a string of at most %zu bytes", key,
 				    (!strcmp(key, "name") ? sizeof(r->name) : sizeof(r->why)) - 1);
@@ -215,6 +263,10 @@ static int parse_rule(struct parse *p, const yaml_node_t *n, struct seccomp_rule
 		return fail(p, n, "a syscall entry needs a name");
 	if (!r->why[0])
 		return fail(p, n, "%s: every syscall says why it is allowed (why:)", r->name);
+	for (unsigned j = 0; r->fd_roles && j < r->ncond; j++)
+		if (r->cond[j].arg == 0)
+			return fail(p, n, "%s: fds: pins arg0 already; no condition on arg0 too",
+				    r->name);
 	r->nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, r->name);
 	if (r->nr < 0)
 		return fail(p, name_node, "unknown syscall '%s' (on x86_64)", r->name);

@@ -19,6 +19,34 @@ struct seccomp_text {
 extern const struct seccomp_text seccomp_texts[];
 extern const unsigned seccomp_ntexts;
 
+/*
+ * The file descriptors an entry may pin a call's first argument (the fd) to ("fds:" in a list):
+ * stdin, stdout and stderr are 0, 1 and 2 in every thread; the others are the ones the thread's
+ * spawner names when it builds the thread's filter (struct sandbox_fds in seccomp.h).
+ */
+enum sandbox_fd_role {
+	SANDBOX_FD_STDIN,	 /* "stdin": console input */
+	SANDBOX_FD_STDOUT,	 /* "stdout": the guest's serial output */
+	SANDBOX_FD_STDERR,	 /* "stderr": log lines */
+	SANDBOX_FD_STOP,	 /* "stop": the VM's stop eventfd */
+	SANDBOX_FD_UART_DRAINED, /* "uart-drained": the serial port's FIFO-room eventfd */
+	SANDBOX_FD_WAKE,	 /* "wake": a device thread's wake-up eventfd */
+	SANDBOX_FD_NOTIFY,	 /* "notify": a device's queue eventfds (KVM ioeventfds) */
+	SANDBOX_FD_IRQ,		 /* "irq": a device's interrupt eventfd (a KVM irqfd) */
+	SANDBOX_FD_TAP,		 /* "tap": a NIC's tap */
+	SANDBOX_FD_IMAGE,	 /* "image": a disk's image */
+	SANDBOX_FD_TIMER,	 /* "timer": virtio-rng's rate timerfd */
+	SANDBOX_FD_SIGNALFD,	 /* "signalfd": the vmm thread's termination signals */
+	SANDBOX_FD_PIDFD,	 /* "pidfd": the supervisor's VMM */
+	SANDBOX_FD_CONSOLE,	 /* "console": where the guest's output goes (stdout's own description) */
+	SANDBOX_FD_CONSOLE_WAKE, /* "console-wake": the console ring's eventfd (vCPUs to vmm thread) */
+	SANDBOX_FD_CONSOLE_TICK, /* "console-tick": the console's rate-limit timerfd */
+	SANDBOX_FD_ROLES
+};
+
+/* "stdin", "tap", ...: as a list names the role; NULL when out of range. */
+const char *sandbox_fd_role_name(enum sandbox_fd_role role);
+
 enum seccomp_op {
 	SECCOMP_EQ,
 	SECCOMP_NE,
@@ -44,6 +72,7 @@ struct seccomp_rule {
 	char why[160];
 	unsigned ncond;
 	struct seccomp_cond cond[SECCOMP_CONDS_MAX];
+	unsigned fd_roles; /* bit 1 << role: arg0 must be one of the thread's fds in these roles */
 };
 
 struct seccomp_list {
@@ -54,9 +83,10 @@ struct seccomp_list {
 
 /*
  * Parses one allowlist: a mapping with the key "syscalls", a sequence of entries
- * {name, why, args: [{arg, op, value, mask}]}. Syscall names are resolved for x86_64, values may
- * be numbers or known constants joined by "|". Returns 0, or -1 with ERR
- * "PATH:LINE:COLUMN: what is wrong".
+ * {name, why, args: [{arg, op, value, mask}], fds: [role, ...]}. Syscall names are resolved for
+ * x86_64, values may be numbers or known constants joined by "|"; fds: pins arg0 to the thread's
+ * fds in those roles (sandbox_fd_role_name), and excludes any other condition on arg0. Returns 0,
+ * or -1 with ERR "PATH:LINE:COLUMN: what is wrong".
  */
 int seccomp_list_parse(const char *path, const char *text, size_t len, struct seccomp_list *l,
 		       char err[SECCOMP_ERR_MAX]);

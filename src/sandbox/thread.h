@@ -7,10 +7,13 @@
 #include <pthread.h>
 
 /*
- * Starts FN(ARG) on a new thread whose first act is sandbox_confine_thread(KIND), and waits for
- * that to finish: returns 0 with *T once the thread runs confined, or -errno when it could not
- * confine itself (the thread has then ended without calling FN), so the caller stops the VM.
+ * Builds KIND's filter pinned to FDS (the thread's own: its tap, image, eventfds...), starts
+ * FN(ARG) on a new thread whose first act is to load it (sandbox_confine_filter), and waits for
+ * that to finish: returns 0 with *T once the thread runs confined, or -errno when the filter
+ * could not be built or the thread could not confine itself (it has then ended without calling
+ * FN), so the caller stops the VM.
  */
-int sandbox_thread_spawn(pthread_t *t, enum sandbox_kind kind, void *(*fn)(void *), void *arg);
+int sandbox_thread_spawn(pthread_t *t, enum sandbox_kind kind, const struct sandbox_fds *fds,
+			 void *(*fn)(void *), void *arg);
 
 #endif

@@ -73,6 +73,9 @@ static void listing_names_every_kind_and_beats_firecracker(void **state)
 	assert_true(count_of(buf, "vcpu") < 27);
 	/* The ioctl on vCPU threads is narrowed to a request, compared on 32 bits. */
 	assert_non_null(strstr(buf, "ioctl if arg1 & 0xffffffff == KVM_RUN"));
+	/* Issue 13: the listing says which fds a call is pinned to, conditions first. */
+	assert_non_null(strstr(buf, "  write if fd in {stdout, stderr, stop, uart-drained, wake, "
+				    "notify, irq}  # "));
 	free(buf);
 }
 
@@ -155,6 +158,13 @@ static void bad_conditions_refused(void **state)
 	    {"syscall:\n  - {name: write, why: a}\n", "t.yaml:1:1:", "unknown key 'syscall'"},
 	    {"syscalls: write\n", "t.yaml:1:11:", "expected a list"},
 	    {"syscalls: [\n", "t.yaml:", "did not find expected node content"},
+	    {"syscalls:\n  - {name: write, why: a, fds: [stderr, socket]}\n",
+	     "t.yaml:2:", "unknown fd role 'socket'"},
+	    {"syscalls:\n  - {name: write, why: a, fds: []}\n",
+	     "t.yaml:2:", "expected a list of fd roles"},
+	    {"syscalls:\n  - {name: write, why: a, fds: [tap], args: [{arg: 0, op: eq, value: "
+	     "3}]}\n",
+	     "t.yaml:2:", "fds: pins arg0 already"},
 	};
 
 	(void)state;

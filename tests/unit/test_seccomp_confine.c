@@ -24,82 +24,12 @@
 #include <unistd.h>
 
 #include "sandbox/caps.h"
-#include "sandbox/seccomp.h"
 #include "sandbox/thread.h"
-
-static char out[4096]; /* the child's stderr */
-static pid_t parent;
-
-/* Runs FN in a forked child whose stderr is captured in OUT; returns its wait status. */
-static int in_child(void (*fn)(void))
-{
-	struct rlimit no_core = {0, 0};
-	int p[2], status = 0;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
-
-	parent = getpid();
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		setrlimit(RLIMIT_CORE, &no_core); /* a SIGSYS death would dump core */
-		dup2(p[1], STDERR_FILENO);
-		close(p[0]);
-		close(p[1]);
-		fn();
-		_exit(99);
-	}
-	close(p[1]);
-	while (got < sizeof(out) - 1 && (n = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
-		got += (size_t)n;
-	out[got] = 0;
-	close(p[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return status;
-}
-
-static void assert_killed_saying(int status, const char *msg)
-{
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
-		fail_msg("status 0x%x, expected death by SIGSYS; stderr: %s", status, out);
-	if (!strstr(out, msg))
-		fail_msg("stderr '%s' does not say '%s'", out, msg);
-}
-
-static void assert_exited(int status, int code)
-{
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != code)
-		fail_msg("status 0x%x, expected exit %d; stderr: %s", status, code, out);
-}
-
-/* The only way out a vCPU thread has: exit(2) of its one thread ends the child. */
-static void leave(int code)
-{
-	syscall(SYS_exit, code);
-}
-
-/* Called by each test itself, not as a cmocka setup: cmocka puts back its own SIGSYS handler
- * after a setup function, which would hide the reporter. */
-static void prepare(void)
-{
-	char err[256];
-
-	if (seccomp_prepare(POLICY_SECCOMP_KILL, err, sizeof(err)))
-		fail_msg("%s", err);
-}
-
-static int release(void **state)
-{
-	(void)state;
-	seccomp_free_filters();
-	return 0;
-}
+#include "seccomp_child.h"
 
 static void vcpu_calls_getppid(void)
 {
-	if (sandbox_confine_thread(SANDBOX_VCPU))
+	if (sandbox_confine_thread(SANDBOX_VCPU, NULL))
 		_exit(90);
 	syscall(SYS_getppid);
 	_exit(91);
@@ -117,7 +47,7 @@ static void vcpu_ioctl_tcgets(void)
 {
 	int fd = open("/dev/null", O_RDONLY);
 
-	if (sandbox_confine_thread(SANDBOX_VCPU))
+	if (sandbox_confine_thread(SANDBOX_VCPU, NULL))
 		_exit(90);
 	ioctl(fd, TCGETS, NULL);
 	_exit(91);
@@ -134,7 +64,7 @@ static void ioctl_outside_its_requests_kills(void **state)
 
 static void rng_opens_a_file(void)
 {
-	if (sandbox_confine_thread(SANDBOX_VIRTIO_RNG))
+	if (sandbox_confine_thread(SANDBOX_VIRTIO_RNG, NULL))
 		_exit(90);
 	open("/etc/passwd", O_RDONLY);
 	_exit(91);
@@ -153,7 +83,7 @@ static void vcpu_allowed_calls(void)
 	int fd = open("/dev/null", O_RDONLY);
 	long r;
 
-	if (sandbox_confine_thread(SANDBOX_VCPU))
+	if (sandbox_confine_thread(SANDBOX_VCPU, NULL))
 		_exit(90);
 	/* Allowed by the filter, refused by the file: the kernel answers, the process lives. */
 	r = ioctl(fd, KVM_RUN, 0);
@@ -181,7 +111,7 @@ static void vmm_restores_a_terminal(void)
 	if (master < 0 || grantpt(master) || unlockpt(master))
 		_exit(90);
 	tty = open(ptsname(master), O_RDWR | O_NOCTTY);
-	if (tty < 0 || tcgetattr(tty, &saved) || sandbox_confine_thread(SANDBOX_VMM))
+	if (tty < 0 || tcgetattr(tty, &saved) || sandbox_confine_thread(SANDBOX_VMM, NULL))
 		_exit(91);
 	/* exit_group is on the vmm list; not _exit, which ASan wraps with calls of its own. */
 	syscall(SYS_exit_group, tcsetattr(tty, TCSAFLUSH, &saved) ? 8 : 7);
@@ -216,7 +146,7 @@ static void supervisor_reads_its_status(void)
 {
 	unsigned long long kill_bit = 1ULL << CAP_KILL, had = cap_eff() & kill_bit;
 
-	if (sandbox_confine_thread(SANDBOX_SUPERVISOR))
+	if (sandbox_confine_thread(SANDBOX_SUPERVISOR, NULL))
 		_exit(90);
 	syscall(SYS_exit_group, cap_eff() == had ? 7 : 8);
 }
@@ -232,7 +162,7 @@ static void log_mode_child(void)
 {
 	long first, second;
 
-	if (sandbox_confine_thread(SANDBOX_VCPU))
+	if (sandbox_confine_thread(SANDBOX_VCPU, NULL))
 		_exit(90);
 	/* Off the list twice: both calls are made and answered, the report comes once. */
 	first = syscall(SYS_getppid);
@@ -289,7 +219,7 @@ static void *waits_on_pipe(void *arg)
 	char c;
 
 	(void)arg;
-	(void)!read(hold_fd[0], &c, 1); /* read is on virtio-rng's list */
+	(void)!read(hold_fd[0], &c, 1); /* read of its own fds is on virtio-rng's list */
 	return NULL;
 }
 
@@ -299,12 +229,16 @@ static void spawn_and_inspect(void)
 	static const char *const confined[] = {"Seccomp:\t2", "NoNewPrivs:\t1",
 					       "CapEff:\t0000000000000000", NULL};
 	static const char *const creator[] = {"Seccomp:\t0", NULL};
+	struct sandbox_fds fds = {0};
 	pthread_t t;
 	long tid = 0;
 	DIR *d;
 	struct dirent *e;
 
-	if (pipe(hold_fd) || sandbox_thread_spawn(&t, SANDBOX_VIRTIO_RNG, waits_on_pipe, NULL))
+	if (pipe(hold_fd))
+		_exit(90);
+	sandbox_fds_add(&fds, SANDBOX_FD_WAKE, hold_fd[0]); /* stands for the device's eventfd */
+	if (sandbox_thread_spawn(&t, SANDBOX_VIRTIO_RNG, &fds, waits_on_pipe, NULL))
 		_exit(90);
 	d = opendir("/proc/self/task");
 	while (d && (e = readdir(d))) {
@@ -347,7 +281,7 @@ static void spawn_fails_when_thread_cannot_confine(void **state)
 	(void)state;
 	prepare();
 	ran = false;
-	assert_int_equal(sandbox_thread_spawn(&t, SANDBOX_KINDS, mark_ran, NULL), -EINVAL);
+	assert_int_equal(sandbox_thread_spawn(&t, SANDBOX_KINDS, NULL, mark_ran, NULL), -EINVAL);
 	assert_false(ran);
 }
 
