@@ -7,7 +7,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP};
 
@@ -51,20 +53,47 @@ int supervisor_verdict(pid_t child, int status, long long oom_kills, const char 
 	return 1;
 }
 
+/* SIG to the VMM through its pidfd: the one process the supervisor's filter lets it signal, and
+ * never another that might get its pid once it is reaped. */
+static void signal_vmm(int pidfd, int sig)
+{
+	syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0U);
+}
+
+/*
+ * The one part of bulwark left outside the jail confines itself too: from here it only waits,
+ * forwards signals to the VMM's pidfd alone (keeping CAP_KILL alone), reads memory.events,
+ * removes the cgroup and logs (policies/seccomp/supervisor.yaml). Failing that, the VM does not
+ * run. Returns the pidfd, or -1 when the VMM is killed already.
+ */
+static int confine_supervisor(pid_t child)
+{
+	struct sandbox_fds fds = {0};
+	/* Not reaped yet, so the pid is still the VMM's. */
+	int pidfd = (int)syscall(SYS_pidfd_open, child, 0U);
+
+	if (pidfd < 0) {
+		log_err("supervisor: pidfd_open: %s; stopping the VMM (pid %d)", strerror(errno),
+			(int)child);
+		kill(child, SIGKILL);
+		return -1;
+	}
+	sandbox_fds_add(&fds, SANDBOX_FD_PIDFD, pidfd);
+	if (sandbox_confine_thread(SANDBOX_SUPERVISOR, &fds)) {
+		log_err("supervisor: cannot confine itself; stopping the VMM (pid %d)", (int)child);
+		signal_vmm(pidfd, SIGKILL);
+	}
+	return pidfd;
+}
+
 int supervise(pid_t child, struct cgroup *cg, const struct policy_cgroup *pc,
 	      const sigset_t *signals)
 {
 	char memory_max[24] = "not set";
 	int status = 0, verdict;
 	long long oom = -1;
+	int pidfd = confine_supervisor(child);
 
-	/* The one part of bulwark left outside the jail confines itself too: from here it only
-	 * waits, forwards signals (keeping CAP_KILL alone), reads memory.events, removes the cgroup
-	 * and logs (policies/seccomp/supervisor.yaml). Failing that, the VM does not run. */
-	if (sandbox_confine_thread(SANDBOX_SUPERVISOR, NULL)) {
-		log_err("supervisor: cannot confine itself; stopping the VMM (pid %d)", (int)child);
-		kill(child, SIGKILL);
-	}
 	log_info("supervisor: waiting for the VMM (pid %d)", (int)child);
 	for (;;) {
 		siginfo_t si;
@@ -74,13 +103,13 @@ int supervise(pid_t child, struct cgroup *cg, const struct policy_cgroup *pc,
 			if (errno == EINTR)
 				continue;
 			log_err("supervisor: sigwaitinfo: %s; killing the VMM", strerror(errno));
-			kill(child, SIGKILL);
+			signal_vmm(pidfd, SIGKILL);
 			waitpid(child, &status, 0);
 			break;
 		}
 		if (sig != SIGCHLD) {
 			log_info("supervisor: forwarding SIG%s to the VMM", sig_name(sig));
-			kill(child, sig);
+			signal_vmm(pidfd, sig);
 			continue;
 		}
 		pid_t w = waitpid(child, &status, WNOHANG);
@@ -100,5 +129,7 @@ int supervise(pid_t child, struct cgroup *cg, const struct policy_cgroup *pc,
 	verdict = supervisor_verdict(child, status, oom, memory_max);
 	if (cgroup_remove(cg) && verdict == 0)
 		verdict = 1;
+	if (pidfd >= 0)
+		close(pidfd);
 	return verdict;
 }

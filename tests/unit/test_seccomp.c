@@ -76,6 +76,7 @@ static void listing_names_every_kind_and_beats_firecracker(void **state)
 	/* Issue 13: the listing says which fds a call is pinned to, conditions first. */
 	assert_non_null(strstr(buf, "  write if fd in {stdout, stderr, stop, uart-drained, wake, "
 				    "notify, irq}  # "));
+	assert_non_null(strstr(buf, "  pidfd_send_signal if arg1 == SIGTERM && fd in {pidfd}  # "));
 	free(buf);
 }
 

@@ -1,4 +1,5 @@
-/* test_seccomp_pins.c: each thread's reads and writes pinned to its own fds. */
+/* test_seccomp_pins.c: each thread's reads and writes pinned to its own fds; the supervisor signals
+ * its VMM alone and opens nothing for writing. */
 #include "seccomp_child.h"
 
 #include <fcntl.h>
@@ -6,6 +7,98 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
+
+static pid_t victim;  /* a process the supervisor must not signal, or its VMM */
+static char path[64]; /* a file the supervisor must not create */
+
+static pid_t start_victim(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+/* The victim's end: SIG if it was signalled, 0 if it was still there for us to kill. */
+static int end_victim(pid_t pid)
+{
+	int status = 0;
+
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL ? WTERMSIG(status) : 0;
+}
+
+/* Issue 13: kill(2) took any pid, and the supervisor keeps CAP_KILL as uid 0. */
+static void supervisor_kills_a_stranger(void)
+{
+	struct sandbox_fds fds = {0};
+
+	if (sandbox_confine_thread(SANDBOX_SUPERVISOR, &fds))
+		_exit(90);
+	kill(victim, SIGTERM);
+	syscall(SYS_exit_group, 7);
+}
+
+static void supervisor_cannot_signal_another_process(void **state)
+{
+	(void)state;
+	prepare();
+	victim = start_victim();
+	assert_killed_saying(in_child(supervisor_kills_a_stranger),
+			     "supervisor thread made forbidden syscall kill (62)");
+	assert_int_equal(end_victim(victim), 0);
+}
+
+/* What it may still do: signal its VMM, found by its pidfd. */
+static void supervisor_signals_through_the_pidfd(void)
+{
+	struct sandbox_fds fds = {0};
+	int pidfd = (int)syscall(SYS_pidfd_open, victim, 0U);
+
+	if (pidfd < 0)
+		_exit(91);
+	sandbox_fds_add(&fds, SANDBOX_FD_PIDFD, pidfd);
+	if (sandbox_confine_thread(SANDBOX_SUPERVISOR, &fds))
+		_exit(90);
+	syscall(SYS_exit_group, syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0U) ? 8 : 7);
+}
+
+static void supervisor_signals_its_vmm_by_pidfd(void **state)
+{
+	(void)state;
+	prepare();
+	victim = start_victim();
+	assert_exited(in_child(supervisor_signals_through_the_pidfd), 7);
+	assert_int_equal(end_victim(victim), SIGTERM);
+}
+
+/* Issue 13: only openat's access mode was checked, so O_CREAT and O_TRUNC went through. */
+static void supervisor_creates_a_file(void)
+{
+	struct sandbox_fds fds = {0};
+
+	if (sandbox_confine_thread(SANDBOX_SUPERVISOR, &fds))
+		_exit(90);
+	open(path, O_RDONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	syscall(SYS_exit_group, 7);
+}
+
+static void supervisor_cannot_create_or_truncate(void **state)
+{
+	(void)state;
+	prepare();
+	snprintf(path, sizeof(path), "/tmp/bulwark-test-supervisor-%d", (int)getpid());
+	unlink(path);
+	assert_killed_saying(in_child(supervisor_creates_a_file),
+			     "supervisor thread made forbidden syscall openat (257)");
+	assert_int_equal(access(path, F_OK), -1);
+	unlink(path);
+}
 
 /* A vCPU taken over by its guest must not reach a tap (a pipe stands for it): the eventfds it
  * writes to are its list's, the tap is not. */
@@ -113,6 +206,9 @@ static void filters_build_under_a_zero_fsize_rlimit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(supervisor_cannot_signal_another_process, release),
+	    cmocka_unit_test_teardown(supervisor_signals_its_vmm_by_pidfd, release),
+	    cmocka_unit_test_teardown(supervisor_cannot_create_or_truncate, release),
 	    cmocka_unit_test_teardown(vcpu_cannot_write_to_a_tap, release),
 	    cmocka_unit_test_teardown(net_thread_writes_its_own_tap_only, release),
 	    cmocka_unit_test_teardown(blk_thread_reads_its_own_image_only, release),
