@@ -242,7 +242,10 @@ int main(int argc, char **argv)
 {
 	int i = 1;
 
-	/* Issue 4: nothing a parent left open (fds above 2) may reach the VM's threads. */
+	/* Nothing a parent left open (fds above 2) may reach the VM's threads, and 0-2 are never
+	 * free for a tap or an image to take. */
+	if (caps_open_std_fds())
+		return EXIT_RUNTIME; /* no stderr to say so */
 	if (caps_close_inherited_fds()) {
 		fprintf(stderr, "bulwark: cannot close inherited file descriptors\n");
 		return EXIT_RUNTIME;

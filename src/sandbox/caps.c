@@ -7,6 +7,7 @@
 #include <cap-ng.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -42,6 +43,24 @@ int caps_close_inherited_fds(void)
 	if (errno != ENOSYS)
 		return -errno;
 	return close_listed_fds();
+}
+
+int caps_open_std_fds(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int r;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* The lowest free number: FD, since every lower one is open by now. */
+		r = open("/dev/null", O_RDWR); /* inherited as 0-2 are */
+		if (r != fd) {
+			if (r >= 0)
+				close(r);
+			return -EBADF;
+		}
+	}
+	return 0;
 }
 
 int caps_empty_bounding_set(void)

@@ -7,6 +7,11 @@
  */
 int caps_close_inherited_fds(void);
 
+/* Opens /dev/null on whichever of stdin, stdout and stderr is closed: otherwise the VM's
+ * eventfds, its images or its taps would take those numbers, and log lines (which every
+ * thread may write to fd 2) and console output would go into them. Returns 0 or -EBADF. */
+int caps_open_std_fds(void);
+
 /*
  * Empties the capability bounding set of the calling thread, before it spawns any other (they
  * inherit it), so no thread can regain a capability even through a setuid binary. Needs
