@@ -75,15 +75,23 @@ unsigned net_plan(const struct vm_config *cfg, const struct policy *pol,
 	return n;
 }
 
-void net_up_line(char *buf, size_t size, const struct net_tap_plan *p, const struct net_owner *o)
+void net_up_line(char *buf, size_t size, const struct net_tap_plan *p, const struct net_owner *o,
+		 const char *kept)
 {
-	char vlan[32] = "";
+	char more[IFNAMSIZ + 2 * IFNAMSIZ + 96] = "";
 
 	if (p->bridge && p->vlan)
-		snprintf(vlan, sizeof(vlan), " vlan %u", p->vlan);
+		snprintf(more, sizeof(more), " vlan %u", p->vlan);
+	else if (!p->bridge && kept)
+		/* Its segment names no bridge, so the host side is the administrator's: an earlier
+		 * master stays, but the line says so. */
+		snprintf(more, sizeof(more),
+			 " in its segment, still on %s as before (ip link set %s nomaster detaches "
+			 "it)",
+			 kept, p->tap);
 	snprintf(buf, size, "bulwark: net up: %s (owner %u:%u)%s%s%s", p->tap, (unsigned)o->uid,
 		 (unsigned)o->gid, p->bridge ? " on " : ", no bridge", p->bridge ? p->bridge : "",
-		 vlan);
+		 more);
 }
 
 const char *net_tap_refusal(const struct nl_link *l, const struct net_owner *o, char *buf,
@@ -279,7 +287,7 @@ static int up_one(struct nl *nl, const struct net_tap_plan *p, const struct net_
 		  const char *mark)
 {
 	struct nl_link tap, br;
-	char line[160];
+	char line[256], kept[IF_NAMESIZE];
 	int r = up_tap(nl, p, o, mark, &tap);
 
 	if (!r && p->bridge)
@@ -295,7 +303,10 @@ static int up_one(struct nl *nl, const struct net_tap_plan *p, const struct net_
 	r = nl_link_set(nl, tap.index, 0, true);
 	if (r)
 		return fail("up", p->tap, "cannot bring it up", r);
-	net_up_line(line, sizeof(line), p, o);
+	if (!p->bridge && tap.master && if_indextoname(tap.master, kept))
+		net_up_line(line, sizeof(line), p, o, kept);
+	else
+		net_up_line(line, sizeof(line), p, o, NULL);
 	printf("%s\n", line);
 	fflush(stdout);
 	return 0;

@@ -36,8 +36,10 @@ unsigned net_plan(const struct vm_config *cfg, const struct policy *pol,
 		  struct net_tap_plan plans[CONFIG_NICS_MAX]);
 
 /* The line `net up` prints for P once done, without a newline:
- * "bulwark: net up: tap0 (owner 65534:65534) on br-web vlan 101". */
-void net_up_line(char *buf, size_t size, const struct net_tap_plan *p, const struct net_owner *o);
+ * "bulwark: net up: tap0 (owner 65534:65534) on br-web vlan 101". KEPT: the bridge a tap whose
+ * segment names none is still on (NULL: none). */
+void net_up_line(char *buf, size_t size, const struct net_tap_plan *p, const struct net_owner *o,
+		 const char *kept);
 
 /* Why the existing link L may not serve as a tap of owner O ("is a bridge, not a tap", ...), or
  * NULL when it may: a persistent single-queue tap with exactly O's owner and group. */

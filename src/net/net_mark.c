@@ -63,9 +63,12 @@ const char *net_mark_refusal(const struct nl_link *l, const char *tap, const cha
 			 "marks: if it is this VM's, ip link del %s%s)",
 			 mark, tap, up ? " and run net up again" : "");
 	else
-		snprintf(buf, size, "is marked \"%s\", not \"%s\" (another VM's tap: %s)",
+		snprintf(buf, size,
+			 "is marked \"%s\", not \"%s\" (another VM's tap: %s; if this VM's config "
+			 "was moved from there, ip link del %s%s)",
 			 printable(alias, sizeof(alias), l->alias), mark,
-			 up ? "give this VM a tap of its own in nics[].tap" : "left in place");
+			 up ? "give this VM a tap of its own in nics[].tap" : "left in place", tap,
+			 up ? " and run net up again" : "");
 	return buf;
 }
 
@@ -78,7 +81,8 @@ const char *net_mark_run_refusal(const struct nl_link *l, const char *mark, char
 		return NULL;
 	snprintf(buf, size,
 		 "is marked \"%s\", another VM's tap, not this one's \"%s\" (give this VM a tap "
-		 "of its own: bulwark net up CONFIG makes it)",
+		 "of its own: bulwark net up CONFIG makes it; if this config was moved from there, "
+		 "ip link del the tap and run net up again)",
 		 printable(alias, sizeof(alias), l->alias), mark);
 	return buf;
 }

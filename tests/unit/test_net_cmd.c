@@ -94,12 +94,16 @@ static void test_plan_and_lines(void **state)
 	/* A segment without a bridge: the tap alone; its VLAN is bulwark's to tag. */
 	assert_null(p[2].bridge);
 	assert_int_equal(p[2].vlan, 7);
-	net_up_line(line, sizeof(line), &p[0], &nobody);
+	net_up_line(line, sizeof(line), &p[0], &nobody, NULL);
 	assert_string_equal(line, "bulwark: net up: tap0 (owner 65534:65534) on br-web vlan 101");
-	net_up_line(line, sizeof(line), &p[1], &nobody);
+	net_up_line(line, sizeof(line), &p[1], &nobody, NULL);
 	assert_string_equal(line, "bulwark: net up: tap1 (owner 65534:65534) on br-db");
-	net_up_line(line, sizeof(line), &p[2], &(struct net_owner){0, 0});
+	net_up_line(line, sizeof(line), &p[2], &(struct net_owner){0, 0}, NULL);
 	assert_string_equal(line, "bulwark: net up: tap2 (owner 0:0), no bridge");
+	/* One attached before, say to another segment's bridge: the line says where it still is. */
+	net_up_line(line, sizeof(line), &p[2], &(struct net_owner){0, 0}, "br-db");
+	assert_string_equal(line, "bulwark: net up: tap2 (owner 0:0), no bridge in its segment, "
+				  "still on br-db as before (ip link set tap2 nomaster detaches it)");
 	config_free(&cfg);
 	policy_free(&pol);
 }
@@ -204,12 +208,14 @@ static void test_mark_refusal(void **state)
 	assert_string_equal(
 	    net_mark_refusal(&l, "tap0", mine, false, buf, sizeof(buf)),
 	    "is marked \"bulwark:a:/etc/a.yaml??[2J\", not \"bulwark:a:/etc/a.yaml\" "
-	    "(another VM's tap: left in place)");
+	    "(another VM's tap: left in place; if this VM's config was moved from there, ip link "
+	    "del tap0)");
 	assert_string_equal(
 	    net_mark_run_refusal(&l, mine, buf, sizeof(buf)),
 	    "is marked \"bulwark:a:/etc/a.yaml??[2J\", another VM's tap, not this "
 	    "one's \"bulwark:a:/etc/a.yaml\" (give this VM a tap of its own: bulwark "
-	    "net up CONFIG makes it)");
+	    "net up CONFIG makes it; if this config was moved from there, ip link del the tap "
+	    "and run net up again)");
 	/* A prefix of the mark is not the mark. */
 	snprintf(l.alias, sizeof(l.alias), "bulwark:a:/etc/a.yam");
 	assert_non_null(net_mark_refusal(&l, "tap0", mine, true, buf, sizeof(buf)));

@@ -138,13 +138,15 @@ static void test_other_vms_tap(void **state)
 	assert_int_equal(net(true, &vm_b), 1);
 	snprintf(want, sizeof(want),
 		 "bulwark: net up: bwtap0: refused: it is marked \"%s\", not \"%s\" (another VM's "
-		 "tap: give this VM a tap of its own in nics[].tap)\n",
+		 "tap: give this VM a tap of its own in nics[].tap; if this VM's config was moved "
+		 "from there, ip link del bwtap0 and run net up again)\n",
 		 mark_a, mark_b);
 	assert_string_equal(stderr_text, want);
 	assert_int_equal(net(false, &vm_b), 1);
 	snprintf(want, sizeof(want),
 		 "bulwark: net down: bwtap0: refused: it is marked \"%s\", not \"%s\" (another "
-		 "VM's tap: left in place)\n",
+		 "VM's tap: left in place; if this VM's config was moved from there, ip link del "
+		 "bwtap0)\n",
 		 mark_a, mark_b);
 	assert_string_equal(stderr_text, want);
 	assert_int_equal(fake_rtnl_changes, 0);
