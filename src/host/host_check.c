@@ -3,6 +3,7 @@
 
 #include "kvm/kvm.h"
 #include "kvm/kvm_probe.h"
+#include "net/net_mark.h"
 #include "sandbox/jail.h"
 
 #include <errno.h>
@@ -150,6 +151,17 @@ static void check_net(struct host_report *r, const struct vm_config *cfg,
 		if (!if_nametoindex(cfg->nics[i].tap) && len < sizeof(absent))
 			len += (size_t)snprintf(absent + len, sizeof(absent) - len, "%s%s",
 						len ? ", " : "", cfg->nics[i].tap);
+	for (unsigned i = 0; i < cfg->nnics && !len; i++) {
+		char mark[NL_ALIAS_MAX + 1], why[2 * NL_ALIAS_MAX + 256];
+
+		/* run refuses another VM's tap (exit 2): so does the check, with run's reason. */
+		if (net_mark(cfg, mark, why, sizeof(why)) == 0 &&
+		    net_mark_check_tap(cfg->nics[i].tap, mark, why, sizeof(why)) == 1) {
+			host_add(r, "net.taps", HOST_FAIL, "give this VM a tap of its own",
+				 "tap %s %s", cfg->nics[i].tap, why);
+			return;
+		}
+	}
 	if (len)
 		host_add(
 		    r, "net.taps", HOST_WARN,
