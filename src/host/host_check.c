@@ -129,8 +129,9 @@ void host_check_kvm(struct host_report *r, const struct vm_config *cfg, const st
 static void check_net(struct host_report *r, const struct vm_config *cfg,
 		      const struct host_env *env)
 {
-	char absent[CONFIG_NICS_MAX * 20] = "";
+	char absent[CONFIG_NICS_MAX * 20] = "", mark[NL_ALIAS_MAX + 1], why[2 * NL_ALIAS_MAX + 256];
 	size_t len = 0;
+	bool marked;
 	int fd;
 
 	if (!cfg || !cfg->nnics)
@@ -151,12 +152,11 @@ static void check_net(struct host_report *r, const struct vm_config *cfg,
 		if (!if_nametoindex(cfg->nics[i].tap) && len < sizeof(absent))
 			len += (size_t)snprintf(absent + len, sizeof(absent) - len, "%s%s",
 						len ? ", " : "", cfg->nics[i].tap);
-	for (unsigned i = 0; i < cfg->nnics && !len; i++) {
-		char mark[NL_ALIAS_MAX + 1], why[2 * NL_ALIAS_MAX + 256];
-
-		/* run refuses another VM's tap (exit 2): so does the check, with run's reason. */
-		if (net_mark(cfg, mark, why, sizeof(why)) == 0 &&
-		    net_mark_check_tap(cfg->nics[i].tap, mark, why, sizeof(why)) == 1) {
+	/* run refuses another VM's tap (exit 2): so does the check, with run's reason. The
+	 * VM's mark is one for all its NICs. */
+	marked = !len && net_mark(cfg, mark, why, sizeof(why)) == 0;
+	for (unsigned i = 0; i < cfg->nnics && marked; i++) {
+		if (net_mark_check_tap(cfg->nics[i].tap, mark, why, sizeof(why)) == 1) {
 			host_add(r, "net.taps", HOST_FAIL, "give this VM a tap of its own",
 				 "tap %s %s", cfg->nics[i].tap, why);
 			return;
