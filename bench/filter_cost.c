@@ -2,7 +2,7 @@
  * virtio-net makes of every frame anyway, and its share of a 10 Gbit/s per-frame budget. */
 #include "devices/net_filter.h"
 #include "frame_build.h"
-#include "sandbox/policy.h"
+#include "policy/policy.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -1,15 +1,15 @@
 /* main.c: the bulwark command line: run or validate a VM config, check a policy. */
-#include "boot_files.h"
-#include "config.h"
+#include "x86/boot_files.h"
+#include "config/config.h"
 #include "host/host_check.h"
-#include "log.h"
+#include "util/log.h"
 #include "net/net_cmd.h"
 #include "sandbox/caps.h"
 #include "sandbox/jail.h"
-#include "sandbox/policy.h"
+#include "policy/policy.h"
 #include "sandbox/seccomp.h"
-#include "vm.h"
-#include "vm_devices.h"
+#include "vmm/vm.h"
+#include "vmm/vm_devices.h"
 
 #include <signal.h>
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* bus.c: dispatch of guest port-I/O and MMIO accesses to the device that claims the range. */
 #include "devices/bus.h"
 
-#include "log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <string.h>

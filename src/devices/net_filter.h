@@ -2,9 +2,9 @@
 #ifndef BULWARK_NET_FILTER_H
 #define BULWARK_NET_FILTER_H
 
-#include "config.h"
-#include "rate_limit.h"
-#include "sandbox/policy_network.h"
+#include "config/config.h"
+#include "util/rate_limit.h"
+#include "policy/policy_network.h"
 
 #include <stdbool.h>
 #include <stddef.h>

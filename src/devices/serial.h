@@ -2,7 +2,7 @@
 #ifndef BULWARK_SERIAL_H
 #define BULWARK_SERIAL_H
 
-#include "console_out.h"
+#include "vmm/console_out.h"
 
 #include <pthread.h>
 #include <stdbool.h>

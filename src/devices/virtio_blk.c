@@ -3,7 +3,7 @@
 #include "devices/virtio_blk.h"
 
 #include "devices/virtio.h"
-#include "log.h"
+#include "util/log.h"
 #include "sandbox/seccomp.h"
 
 #include <errno.h>

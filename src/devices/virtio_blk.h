@@ -2,7 +2,7 @@
 #ifndef BULWARK_VIRTIO_BLK_H
 #define BULWARK_VIRTIO_BLK_H
 
-#include "config.h"
+#include "config/config.h"
 #include "devices/virtio_mmio.h"
 
 #include <stdbool.h>

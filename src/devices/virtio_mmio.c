@@ -2,7 +2,7 @@
 #include "devices/virtio_mmio.h"
 
 #include "devices/virtio.h"
-#include "log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdio.h>

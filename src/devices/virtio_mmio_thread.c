@@ -1,7 +1,7 @@
 /* virtio_mmio_thread.c: a virtio device's thread: waits for notifications, serves them. */
 #include "devices/virtio_mmio.h"
 
-#include "log.h"
+#include "util/log.h"
 #include "sandbox/thread.h"
 
 #include <errno.h>

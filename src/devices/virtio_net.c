@@ -3,7 +3,7 @@
 #include "devices/virtio_net_priv.h"
 
 #include "devices/tap.h"
-#include "log.h"
+#include "util/log.h"
 #include "net/net_mark.h"
 #include "sandbox/seccomp.h"
 

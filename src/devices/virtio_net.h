@@ -2,10 +2,10 @@
 #ifndef BULWARK_VIRTIO_NET_H
 #define BULWARK_VIRTIO_NET_H
 
-#include "config.h"
+#include "config/config.h"
 #include "devices/net_filter.h"
 #include "devices/virtio_mmio.h"
-#include "sandbox/policy_network.h"
+#include "policy/policy_network.h"
 
 #include <stdint.h>
 

@@ -2,7 +2,7 @@
  * to the tap; frames read from the tap copied into receive chains (5.1.6). */
 #include "devices/virtio_net_priv.h"
 
-#include "log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <poll.h>

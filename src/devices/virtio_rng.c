@@ -2,7 +2,7 @@
 #include "devices/virtio_rng.h"
 
 #include "devices/virtio.h"
-#include "log.h"
+#include "util/log.h"
 #include "sandbox/seccomp.h"
 
 #include <errno.h>

@@ -2,9 +2,9 @@
 #ifndef BULWARK_HOST_CHECK_H
 #define BULWARK_HOST_CHECK_H
 
-#include "config.h"
+#include "config/config.h"
 #include "sandbox/cgroup_host.h"
-#include "sandbox/policy.h"
+#include "policy/policy.h"
 
 #include <stdbool.h>
 #include <stdio.h>

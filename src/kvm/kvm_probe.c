@@ -2,7 +2,7 @@
 #include "kvm/kvm_probe.h"
 
 #include "kvm/kvm.h"
-#include "log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* memory.c: guest RAM allocation and the checked guest-physical accessor. */
-#include "memory.h"
+#include "kvm/memory.h"
 
 #include <errno.h>
 #include <string.h>

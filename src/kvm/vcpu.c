@@ -1,11 +1,11 @@
 /* vcpu.c: one virtual CPU: its registers at reset, its thread and its exit dispatch. */
 #include "kvm/vcpu.h"
 
-#include "kvm/cpuid.h"
-#include "kvm/x86_boot.h"
-#include "log.h"
+#include "x86/cpuid.h"
+#include "x86/x86_boot.h"
+#include "util/log.h"
 #include "sandbox/thread.h"
-#include "vm.h"
+#include "vmm/vm.h"
 
 #include <errno.h>
 #include <signal.h>

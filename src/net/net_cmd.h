@@ -2,9 +2,9 @@
 #ifndef BULWARK_NET_CMD_H
 #define BULWARK_NET_CMD_H
 
-#include "config.h"
+#include "config/config.h"
 #include "net/netlink.h"
-#include "sandbox/policy.h"
+#include "policy/policy.h"
 
 #include <stddef.h>
 #include <sys/types.h>

@@ -2,7 +2,7 @@
 #ifndef BULWARK_NET_MARK_H
 #define BULWARK_NET_MARK_H
 
-#include "config.h"
+#include "config/config.h"
 #include "net/netlink.h"
 
 #include <stdbool.h>

@@ -2,7 +2,7 @@
  */
 #include "sandbox/caps.h"
 
-#include "log.h"
+#include "util/log.h"
 
 #include <cap-ng.h>
 #include <dirent.h>

@@ -1,7 +1,7 @@
 /* cgroup.c: the VM's own cgroup v2: created with the policy's values, entered, watched, removed. */
 #include "sandbox/cgroup.h"
 
-#include "log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 #ifndef BULWARK_CGROUP_H
 #define BULWARK_CGROUP_H
 
-#include "sandbox/policy.h"
+#include "policy/policy.h"
 
 #include <limits.h>
 #include <stdbool.h>

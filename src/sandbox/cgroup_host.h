@@ -3,7 +3,7 @@
 #ifndef BULWARK_CGROUP_HOST_H
 #define BULWARK_CGROUP_HOST_H
 
-#include "sandbox/policy.h"
+#include "policy/policy.h"
 
 #include <limits.h>
 #include <stdbool.h>

@@ -2,8 +2,8 @@
 #ifndef BULWARK_JAIL_H
 #define BULWARK_JAIL_H
 
-#include "config.h"
-#include "sandbox/policy.h"
+#include "config/config.h"
+#include "policy/policy.h"
 
 #include <stdbool.h>
 

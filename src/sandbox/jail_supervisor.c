@@ -2,7 +2,7 @@
  */
 #include "sandbox/jail_supervisor.h"
 
-#include "log.h"
+#include "util/log.h"
 #include "sandbox/seccomp.h"
 
 #include <errno.h>

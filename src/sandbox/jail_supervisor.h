@@ -4,7 +4,7 @@
 #define BULWARK_JAIL_SUPERVISOR_H
 
 #include "sandbox/cgroup.h"
-#include "sandbox/policy.h"
+#include "policy/policy.h"
 
 #include <signal.h>
 #include <sys/types.h>

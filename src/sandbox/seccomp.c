@@ -2,10 +2,10 @@
  * reports. */
 #include "sandbox/seccomp.h"
 
-#include "log.h"
+#include "util/log.h"
 #include "sandbox/caps.h"
 #include "sandbox/seccomp_fds.h"
-#include "sandbox/seccomp_policy.h"
+#include "policy/seccomp_policy.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,8 +3,8 @@
 #ifndef BULWARK_SECCOMP_H
 #define BULWARK_SECCOMP_H
 
-#include "sandbox/policy.h"
-#include "sandbox/seccomp_policy.h"
+#include "policy/policy.h"
+#include "policy/seccomp_policy.h"
 
 #include <linux/filter.h>
 #include <stdbool.h>

@@ -3,8 +3,8 @@
 #include "devices/virtio.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
-#include "log.h"
-#include "sandbox/policy.h"
+#include "util/log.h"
+#include "policy/policy.h"
 
 #include <signal.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* fuzz_net_filter.c: libFuzzer target: fuzzer bytes as frames through the frame filter of three
  * NICs (issue 5), both directions, every drop formatted as its audit line. */
 #include "devices/net_filter.h"
-#include "log.h"
-#include "sandbox/policy.h"
+#include "util/log.h"
+#include "policy/policy.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

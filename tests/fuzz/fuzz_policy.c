@@ -1,7 +1,7 @@
 /* fuzz_policy.c: libFuzzer target: fuzzer bytes as a policy file and a VM config, parsed, checked
  * against each other and printed. */
-#include "config.h"
-#include "sandbox/policy.h"
+#include "config/config.h"
+#include "policy/policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>

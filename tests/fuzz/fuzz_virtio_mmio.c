@@ -3,7 +3,7 @@
 #include "devices/virtio.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_rng.h"
-#include "log.h"
+#include "util/log.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
 
 #include "devices/net_filter.h"
 #include "frame_build.h"
-#include "sandbox/policy.h"
+#include "policy/policy.h"
 
 /*
  * web reaches db, not the other way; db has a VLAN, DHCP and LLDP; egress rules of every kind.

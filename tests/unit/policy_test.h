@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sandbox/policy.h"
+#include "policy/policy.h"
 
 /* A valid limits section, for tests about the other sections. */
 #define LIMITS "limits:\n  vcpus_max: 4\n  memory_max: 1GiB\n"

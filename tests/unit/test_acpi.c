@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kvm/acpi.h"
-#include "kvm/aml.h"
+#include "x86/acpi.h"
+#include "x86/aml.h"
 
 #define GPA 0xE0000
 #define BUFLEN 0x20000

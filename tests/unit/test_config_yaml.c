@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "config_test.h"
-#include "config_yaml.h"
+#include "config/config_yaml.h"
 
 static void test_top_level_not_mapping(void **state)
 {

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "rate_limit.h"
+#include "util/rate_limit.h"
 
 #define MS 1000000ULL
 

@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 
 #include "sandbox/seccomp.h"
-#include "sandbox/seccomp_policy.h"
+#include "policy/seccomp_policy.h"
 
 static struct seccomp_list list;
 static char err[SECCOMP_ERR_MAX];

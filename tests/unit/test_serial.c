@@ -14,7 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "console.h"
+#include "vmm/console.h"
 #include "devices/acpi_pm.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"

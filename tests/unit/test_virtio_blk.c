@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "blk_driver.h"
-#include "config.h"
+#include "config/config.h"
 
 /* Asserts LEN bytes at guest DATA equal the image's bytes from sector SECTOR on. */
 static void assert_image_at(struct drv *d, uint64_t data, uint64_t sector, uint32_t len)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "devices/virtio.h"
-#include "vm_devices.h"
+#include "vmm/vm_devices.h"
 
 static struct vm_config cfg;
 static struct vm_devices vd;

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "kvm/cpuid.h"
+#include "config/config.h"
+#include "x86/cpuid.h"
 #include "kvm/memory.h"
-#include "kvm/x86_boot.h"
+#include "x86/x86_boot.h"
 
 #define MiB (1024ULL * 1024)
 #define GiB (1024 * MiB)

@@ -1,0 +1,428 @@
+/* vm.c: one virtual machine from config to exit: setup in order, the main thread's loop, teardown. */
+#include "vmm/vm.h"
+
+#include "vmm/console.h"
+#include "x86/acpi.h"
+#include "kvm/kvm_probe.h"
+#include "kvm/vcpu.h"
+#include "x86/x86_boot.h"
+#include "util/log.h"
+#include "sandbox/seccomp.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+/* Ports that guests poke for delays or POST codes; claimed so they are not counted as strays. */
+#define PORT_POST 0x80
+#define PORT_DELAY 0xed
+
+static const char *const stop_text[] = {
+	[VM_RUNNING] = "running",
+	[VM_STOP_POWEROFF] = "guest powered off",
+	[VM_STOP_REBOOT] = "guest rebooted",
+	[VM_STOP_TRIPLE_FAULT] = "guest triple-faulted (treated as a reboot)",
+	[VM_STOP_CONSOLE_QUIT] = "quit from the console (Ctrl-A x)",
+	[VM_STOP_SIGNAL] = "stopped by SIG",
+	[VM_STOP_ERROR] = "stopped on an error",
+};
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
+{
+	int expected = VM_RUNNING;
+	uint64_t one = 1;
+
+	if (__atomic_compare_exchange_n(&vm->stop_reason, &expected, (int)reason, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		(void)!write(vm->stop_fd, &one, sizeof(one));
+}
+
+static void on_reset(void *opaque)
+{
+	vm_request_stop(opaque, VM_STOP_REBOOT);
+}
+
+static void on_poweroff(void *opaque)
+{
+	vm_request_stop(opaque, VM_STOP_POWEROFF);
+}
+
+static void serial_irq(void *opaque, int level)
+{
+	struct vm *vm = opaque;
+
+	if (kvm_irq_line(&vm->kvm, SERIAL_IRQ_COM1, level))
+		log_warn("cannot signal the serial interrupt: %s", strerror(errno));
+}
+
+static void ignore_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	(void)opaque;
+	(void)offset;
+	if (!is_write)
+		memset(data, 0xff, len);
+}
+
+static int setup_devices(struct vm *vm)
+{
+	struct bus *pio = &vm->pio;
+	int r;
+
+	serial_init(&vm->serial, &vm->console, vm->serial_drained_fd, serial_irq, vm);
+	vm->i8042 = (struct i8042){.reset = on_reset, .opaque = vm};
+	vm->pm = (struct acpi_pm){.poweroff = on_poweroff, .opaque = vm};
+	r = bus_register(pio, SERIAL_PORT_COM1, SERIAL_NPORTS, serial_io, &vm->serial, "serial");
+	if (!r)
+		r = bus_register(pio, I8042_DATA_PORT, 1, i8042_data_io, &vm->i8042, "i8042");
+	if (!r)
+		r = bus_register(pio, I8042_CMD_PORT, 1, i8042_cmd_io, &vm->i8042, "i8042");
+	if (!r)
+		r = bus_register(pio, ACPI_PM_SLEEP_CTL_PORT, ACPI_PM_NPORTS, acpi_pm_io, &vm->pm,
+				 "acpi-pm");
+	if (!r)
+		r = bus_register(pio, PORT_POST, 1, ignore_io, NULL, "post");
+	if (!r)
+		r = bus_register(pio, PORT_DELAY, 1, ignore_io, NULL, "io-delay");
+	return r;
+}
+
+static int load_guest(struct vm *vm)
+{
+	struct acpi_platform p = {
+		.ncpus = vm->nvcpus,
+		.lapic_addr = KVM_LAPIC_ADDR,
+		.ioapic_addr = KVM_IOAPIC_ADDR,
+		.ioapic_id = (uint8_t)vm->nvcpus,
+		.sleep_ctl_port = ACPI_PM_SLEEP_CTL_PORT,
+		.sleep_sts_port = ACPI_PM_SLEEP_STS_PORT,
+		.serial_port = SERIAL_PORT_COM1,
+		.serial_irq = SERIAL_IRQ_COM1,
+	};
+	uint8_t *acpi = gmem_ptr(&vm->mem, BOOT_ACPI_ADDR, BOOT_ACPI_SIZE);
+	long n;
+
+	if (!acpi)
+		return -EFAULT;
+	vm_devices_describe(&vm->devs, &p);
+	n = acpi_build(acpi, BOOT_ACPI_SIZE, BOOT_ACPI_ADDR, &p);
+	if (n < 0) {
+		log_err("cannot build the ACPI tables: %s", strerror((int)-n));
+		return (int)n;
+	}
+	return x86_boot_load(&vm->mem, &vm->files.plan, vm->files.kernel, vm->files.initrd,
+			     vm->devs.cmdline, BOOT_ACPI_ADDR);
+}
+
+/* Step 2 of main's order: every host resource, opened while privileged and outside any jail. */
+int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net)
+{
+	struct config_error err;
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->serial_drained_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0 || vm->serial_drained_fd < 0) {
+		log_err("eventfd: %s", strerror(errno));
+		return 1;
+	}
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+
+	/* Bad boot files are the config's fault: refuse them before touching KVM. */
+	if (boot_files_open(cfg, &vm->files, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 2;
+	}
+	/* So are missing images and taps: devices open before KVM too. */
+	r = vm_devices_open(&vm->devs, cfg, net, vm->files.plan.cmdline_max, &err);
+	if (r == 2)
+		fprintf(stderr, "%s\n", err.msg);
+	if (r)
+		return r;
+	/* Here, unconfined: the console's private stdout and its timer need open and timerfd_*,
+	 * which no confined thread may call. */
+	r = console_out_open(&vm->console, STDOUT_FILENO);
+	if (r) {
+		log_err("cannot set up the console's output: %s", strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
+int vm_open_kvm(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct config_error err;
+	const char *why = "";
+	/* The system fd only: the VM itself belongs to whichever process creates it. */
+	int r = kvm_open(&vm->kvm, "/dev/kvm", &why);
+
+	if (r) {
+		char modules[64];
+
+		kvm_vendor_modules("/sys/module", modules, sizeof(modules));
+		log_err("/dev/kvm: %s: %s%s%s%s; %s", why, strerror(-r), *modules ? " (" : "",
+			modules, *modules ? " loaded)" : "", kvm_device_fix(modules, -r));
+		return 1;
+	}
+	/* Before any vCPU of ours runs: a KVM that cannot run a guest (kvm_pvm runs only PVM
+	 * kernels) would spin in KVM_RUN for ever. */
+	if (kvm_probe_check(vm->kvm.dev_fd))
+		return 1;
+	if (cfg->vcpus > vm->kvm.max_vcpus) {
+		config_errorf(&err, cfg->path, cfg->loc_vcpus, "vcpus",
+			      "expected at most %u (KVM's limit on this host), got %u",
+			      vm->kvm.max_vcpus, cfg->vcpus);
+		fprintf(stderr, "%s\n", err.msg);
+		return 2;
+	}
+	return 0;
+}
+
+/* Step 5: the VM itself, in the process (and jail) that runs it. KVM binds a VM to the mm of
+ * the process that creates it, so nothing here may happen before the jail's fork. */
+int vm_create(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	const char *why = "";
+	int r = gmem_init(&vm->mem, cfg->memory);
+
+	if (r) {
+		log_err("cannot allocate %llu MiB of guest memory: %s",
+			(unsigned long long)(cfg->memory >> 20), strerror(-r));
+		return 1;
+	}
+	r = kvm_create_vm(&vm->kvm, &vm->mem, &why);
+	if (r) {
+		log_err("%s: %s", why, strerror(-r));
+		return 1;
+	}
+	r = setup_devices(vm);
+	if (r) {
+		log_err("cannot register devices: %s", strerror(-r));
+		return 1;
+	}
+	if (vm_devices_attach(&vm->devs, &vm->kvm, &vm->mmio, &vm->mem, &why))
+		return 1; /* logged with the device's name */
+	vm->vcpus = calloc(cfg->vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		log_err("out of memory");
+		return 1;
+	}
+	vm->nvcpus = cfg->vcpus;
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i].fd = -1;
+	r = load_guest(vm);
+	if (r) {
+		log_err("cannot load the guest: %s", strerror(-r));
+		return 1;
+	}
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		r = vcpu_create(&vm->vcpus[i], vm, i, vm->files.plan.entry, BOOT_ZERO_PAGE_ADDR, &why);
+		if (r) {
+			log_err("vcpu%u: %s: %s", i, why, strerror(-r));
+			return 1;
+		}
+	}
+	/* The kernel and initrd now live in guest RAM; their mappings would only add to our RSS. */
+	boot_files_close(&vm->files);
+	return 0;
+}
+
+/* Forwards terminal input to the UART, never more than its FIFO has room for. */
+static void pump_console(struct vm *vm, struct console *con)
+{
+	uint8_t in[SERIAL_RX_FIFO], out[SERIAL_RX_FIFO];
+	size_t room = serial_rx_space(&vm->serial);
+	bool quit;
+	ssize_t n;
+
+	if (room == 0)
+		return;
+	n = read(con->in_fd, in, room);
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			con->interactive = false; /* the terminal went away; the guest runs on */
+		return;
+	}
+	n = (ssize_t)console_filter(con, in, (size_t)n, out, &quit);
+	serial_rx_push(&vm->serial, out, (size_t)n);
+	if (quit)
+		vm_request_stop(vm, VM_STOP_CONSOLE_QUIT);
+}
+
+/* The console's output side of the main loop: what the drain waits for, as a pollfd. */
+static struct pollfd console_out_pollfd(const struct vm *vm, enum console_wait w)
+{
+	if (w == CONSOLE_WAIT_FD)
+		return (struct pollfd){.fd = vm->console.fd, .events = POLLOUT};
+	if (w == CONSOLE_WAIT_TICK)
+		return (struct pollfd){.fd = vm->console.tick_fd, .events = POLLIN};
+	return (struct pollfd){.fd = -1};
+}
+
+/* Reads an eventfd that poll reported readable; its count only says "something happened". */
+static void take_event(int fd, const struct pollfd *p)
+{
+	uint64_t count;
+
+	if (p->revents & POLLIN)
+		(void)!read(fd, &count, sizeof(count));
+}
+
+/*
+ * The main thread's loop: wait for a stop request, a termination signal or console input, and
+ * carry the guest's console output to stdout. Nothing here waits for stdout (console_out.c),
+ * so a reader that stalls never keeps this loop from the signalfd.
+ */
+static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
+{
+	enum console_wait out = console_out_drain(&vm->console);
+
+	while (vm_stop_reason(vm) == VM_RUNNING) {
+		struct pollfd p[5] = {
+			{.fd = vm->stop_fd, .events = POLLIN},
+			{.fd = sig_fd, .events = POLLIN},
+			{.fd = -1, .events = POLLIN},
+			{.fd = vm->console.wake_fd, .events = POLLIN},
+			console_out_pollfd(vm, out),
+		};
+
+		if (con->interactive)
+			p[2].fd = serial_rx_space(&vm->serial) ? con->in_fd : vm->serial_drained_fd;
+		if (poll(p, 5, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				vm->stop_signal = (int)si.ssi_signo;
+				vm_request_stop(vm, VM_STOP_SIGNAL);
+			}
+		}
+		if (p[2].fd == vm->serial_drained_fd)
+			take_event(vm->serial_drained_fd, &p[2]);
+		else if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+			pump_console(vm, con);
+		take_event(vm->console.wake_fd, &p[3]);
+		if (p[4].fd == vm->console.fd && (p[4].revents & (POLLERR | POLLHUP | POLLNVAL)))
+			console_out_hangup(&vm->console);
+		out = console_out_drain(&vm->console);
+	}
+}
+
+/* The fds a vCPU or the vmm thread may read or write, by role; each one's list says which roles
+ * (policies/seccomp/vcpu.yaml, vmm.yaml). */
+static void vm_fds(const struct vm *vm, int sig_fd, struct sandbox_fds *fds)
+{
+	sandbox_fds_add(fds, SANDBOX_FD_STOP, vm->stop_fd);
+	sandbox_fds_add(fds, SANDBOX_FD_UART_DRAINED, vm->serial_drained_fd);
+	sandbox_fds_add(fds, SANDBOX_FD_SIGNALFD, sig_fd);
+	sandbox_fds_add(fds, SANDBOX_FD_CONSOLE, vm->console.fd);
+	sandbox_fds_add(fds, SANDBOX_FD_CONSOLE_WAKE, vm->console.wake_fd);
+	sandbox_fds_add(fds, SANDBOX_FD_CONSOLE_TICK, vm->console.tick_fd);
+	vm_devices_fds(&vm->devs, fds);
+}
+
+int vm_run(struct vm *vm)
+{
+	struct sandbox_fds fds = {0};
+	struct console con;
+	sigset_t stop_signals;
+	int sig_fd, status, r;
+	enum vm_stop_reason why;
+
+	/* Termination signals arrive on a signalfd; vCPU threads inherit the blocked mask. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGHUP);
+	sigaddset(&stop_signals, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	sigdelset(&stop_signals, SIGUSR1);
+	sig_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig_fd < 0 || vcpu_init_signals()) {
+		log_err("cannot set up signal handling: %s", strerror(errno));
+		return 1;
+	}
+	if (console_init(&con, STDIN_FILENO))
+		log_warn("cannot put the terminal in raw mode; console input is off");
+	if (con.interactive)
+		log_info("console attached; Ctrl-A x quits");
+
+	/* Device threads first: a vCPU's first notification must find someone to serve it. */
+	if (vm_devices_start(&vm->devs))
+		vm_request_stop(vm, VM_STOP_ERROR);
+	vm_fds(vm, sig_fd, &fds);
+	for (unsigned i = 0; i < vm->nvcpus && vm_stop_reason(vm) == VM_RUNNING; i++) {
+		r = vcpu_start(&vm->vcpus[i], &fds);
+
+		if (r) {
+			log_err("vcpu%u: cannot start its thread: %s", i, strerror(-r));
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+	}
+	/* Issue 4: every thread is running, so the vmm thread's filter can no longer be inherited;
+	 * from here it waits, tears down and holds no capabilities. */
+	r = sandbox_confine_thread(SANDBOX_VMM, &fds);
+	if (r) {
+		log_err("cannot confine the vmm thread: %s", strerror(-r));
+		vm_request_stop(vm, VM_STOP_ERROR);
+	}
+	wait_for_stop(vm, &con, sig_fd);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	vm_devices_stop(&vm->devs);
+	/* The vCPUs are gone: what the guest wrote last goes out now if stdout takes it. */
+	console_out_finish(&vm->console);
+	console_restore();
+	close(sig_fd);
+	/* Termination signals stay blocked: a second SIGTERM (a supervisor signalling the whole
+	 * process group, say) must not kill bulwark while it tears down. */
+
+	why = vm_stop_reason(vm);
+	status = why == VM_STOP_ERROR ? 1 : 0;
+	/* One line says why the VM ended, with the strays it ignored on the way. */
+	log_msg(why == VM_STOP_ERROR ? LOG_ERROR : LOG_INFO,
+		"%s%s (%lu port and %lu MMIO accesses went to no device)", stop_text[why],
+		why == VM_STOP_SIGNAL && sigabbrev_np(vm->stop_signal) ? sigabbrev_np(vm->stop_signal) : "", vm->pio.unclaimed,
+		vm->mmio.unclaimed);
+	return status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	/* Devices before RAM: their threads (stopped here if vm_run did not) point into it. */
+	vm_devices_destroy(&vm->devs);
+	kvm_close(&vm->kvm);
+	gmem_free(&vm->mem);
+	boot_files_close(&vm->files);
+	serial_destroy(&vm->serial);
+	console_out_close(&vm->console);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	if (vm->serial_drained_fd >= 0)
+		close(vm->serial_drained_fd);
+	vm->stop_fd = vm->serial_drained_fd = -1;
+}

@@ -1,0 +1,85 @@
+/* vm.h: one virtual machine: its KVM handles, RAM, buses, devices and vCPUs, and why it stopped. */
+#ifndef BULWARK_VM_H
+#define BULWARK_VM_H
+
+#include "config/config.h"
+#include "x86/boot_files.h"
+#include "vmm/console_out.h"
+#include "devices/acpi_pm.h"
+#include "devices/bus.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+#include "kvm/kvm.h"
+#include "kvm/memory.h"
+#include "vmm/vm_devices.h"
+
+#include <pthread.h>
+
+enum vm_stop_reason {
+	VM_RUNNING = 0,
+	VM_STOP_POWEROFF,     /* ACPI S5 through the FADT sleep control register */
+	VM_STOP_REBOOT,	      /* i8042 reset line */
+	VM_STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN */
+	VM_STOP_CONSOLE_QUIT, /* the console escape sequence */
+	VM_STOP_SIGNAL,	      /* SIGTERM, SIGINT or SIGHUP to bulwark */
+	VM_STOP_ERROR,	      /* something bulwark could not handle */
+};
+
+struct vcpu;
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm kvm;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct serial serial;
+	struct console_out console; /* the UART's output on its way to stdout */
+	struct i8042 i8042;
+	struct acpi_pm pm;
+	struct boot_files files;
+	struct vm_devices devs; /* virtio: disks, nics, rng */
+	int serial_drained_fd; /* eventfd: the guest made room in the UART's receive FIFO */
+	struct vcpu *vcpus;
+	unsigned nvcpus;
+	int stop_fd;	 /* eventfd: the main thread wakes when a stop is requested */
+	int stop_reason; /* enum vm_stop_reason; the first request wins */
+	int stop_signal; /* the signal behind VM_STOP_SIGNAL */
+};
+
+/*
+ * Opens every host resource CFG names, while privileged and outside any jail: maps and checks
+ * the boot files, opens disk images and taps. Returns 0, 2 for a refused config or boot file
+ * (already reported as FILE:LINE:COLUMN), or 1 for a runtime failure (already logged). NET: the
+ * policy's network section, for the NICs' frame filters. vm_destroy() releases what it opened,
+ * whatever it returns.
+ */
+int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net);
+
+/*
+ * Then /dev/kvm (the system fd only), its capabilities, and whether it runs a guest at all (the
+ * probe: before any vCPU of the VM exists). Returns 0, 1 for a KVM that cannot be used here
+ * (logged with the module and the fix), or 2 for more vCPUs than KVM allows (FILE:LINE:COLUMN).
+ */
+int vm_open_kvm(struct vm *vm);
+
+/*
+ * Creates the VM on what vm_open() opened: KVM_CREATE_VM, RAM and its memory slots, devices,
+ * vCPUs, the loaded kernel. Call it in the process that will run the VM, after any fork.
+ * Returns 0 or 1 (already logged).
+ */
+int vm_create(struct vm *vm);
+
+/* Runs the vCPUs until the VM stops; returns bulwark's exit status (0 for a guest-requested stop). */
+int vm_run(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
+
+/* Asks the VM to stop; safe from any thread. The first reason given is the one reported. */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+
+static inline enum vm_stop_reason vm_stop_reason(const struct vm *vm)
+{
+	return (enum vm_stop_reason)__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE);
+}
+
+#endif
