@@ -13,6 +13,7 @@
  *   fail reason=.. ...
  * Exit status: 0 with measurements, 1 when the run failed, 2 for bad arguments.
  */
+#include "util/bytes.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -135,7 +136,7 @@ static void group_add(const char *name, unsigned long long rss)
 		if (!strcmp(groups[i].name, name))
 			break;
 	if (i == ngroups) {
-		if (ngroups == sizeof(groups) / sizeof(groups[0]))
+		if (ngroups == ARRAY_SIZE(groups))
 			i = ngroups - 1; /* fold the rest into the last slot */
 		else
 			snprintf(groups[ngroups++].name, sizeof(groups[0].name), "%s", name);

@@ -50,8 +50,8 @@ static size_t tcp6_len(const char *dst, size_t len)
 	static const uint8_t hop_by_hop[] = {0};
 	uint8_t *tcp = ip6("fd00:1::5", dst, hop_by_hop, 1, 0, 6, len - 62);
 
-	put_be16(tcp, 40000);
-	put_be16(tcp + 2, 80);
+	store_be16(tcp, 40000);
+	store_be16(tcp + 2, 80);
 	return flen;
 }
 

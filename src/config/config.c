@@ -2,14 +2,13 @@
 #include "config/config.h"
 #include "config/config_devices.h"
 #include "config/config_yaml.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The name ends up in paths and cgroup names: no dots, no slashes. */
 static int parse_name(struct cy_parser *p, const struct cy_key *k, const char *field,

@@ -1,11 +1,10 @@
 /* config_devices.c: the disks and nics items of the VM config, their checks and defaults. */
 #include "config/config_devices.h"
+#include "util/bytes.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static bool printable(char c)
 {

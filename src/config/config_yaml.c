@@ -1,5 +1,6 @@
 /* config_yaml.c: libyaml helpers shared by the YAML parsers: messages, scalars, mappings. */
 #include "config/config_yaml.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -100,7 +101,7 @@ int cy_size(const char *s, size_t len, uint64_t *bytes)
 	uint64_t v = 0;
 	size_t digits = cy_decimal(s, len, &v);
 
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (digits == 0 || len - digits != 3 || memcmp(s + digits, units[i].suffix, 3) != 0)
 			continue;
 		if (v > UINT64_MAX >> units[i].shift)

@@ -1,6 +1,7 @@
 /* net_filter.c: a NIC's frame filter: Ethernet, ARP, the receive side and the destination rules;
  * IPv4 and IPv6 are in net_filter_ip.c. Works on bulwark's copy of a frame, never guest memory. */
 #include "devices/net_filter.h"
+#include "util/bytes.h"
 
 #include <string.h>
 
@@ -41,11 +42,6 @@ static const char *const names[NET_DROP_REASONS] = {
 const char *net_drop_name(enum net_drop_reason r)
 {
 	return (unsigned)r < NET_DROP_REASONS ? names[r] : "?";
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 static void add_ranges(struct net_filter *f, const struct policy_segment *sg)
@@ -151,11 +147,11 @@ static enum net_drop_reason arp(const struct net_filter *f, const uint8_t *p, si
 
 	if (len < ARP_LEN)
 		return drop(d, NET_DROP_RUNT);
-	op = be16(p + 6);
+	op = load_be16(p + 6);
 	d->family = 4;
 	memcpy(d->src, p + 14, 4);
 	memcpy(d->dst, p + 24, 4);
-	if (be16(p) != 1 || be16(p + 2) != ETH_P_IPV4 || p[4] != 6 || p[5] != 4 ||
+	if (load_be16(p) != 1 || load_be16(p + 2) != ETH_P_IPV4 || p[4] != 6 || p[5] != 4 ||
 	    (op != 1 && op != 2))
 		return drop(d, NET_DROP_ARP_MALFORMED);
 	if (memcmp(p + 8, f->mac, 6) != 0)
@@ -174,7 +170,7 @@ static void parse_eth(const uint8_t *frame, struct net_drop *d)
 	d->has_eth = true;
 	memcpy(d->dst_mac, frame, 6);
 	memcpy(d->src_mac, frame + 6, 6);
-	d->ethertype = be16(frame + 12);
+	d->ethertype = load_be16(frame + 12);
 }
 
 static bool is_vlan(uint16_t type)
@@ -268,8 +264,8 @@ enum net_drop_reason net_filter_rx(const struct net_filter *f, const uint8_t *fr
 		 * segment's. */
 		return is_vlan(d->ethertype) ? drop(d, NET_DROP_RX_VLAN) : NET_PASS;
 	if (d->ethertype != ETH_P_8021Q || len < NET_ETH_HLEN + NET_VLAN_HLEN ||
-	    (be16(frame + 14) & 0xfff) != f->vlan || is_vlan(be16(frame + 16)))
+	    (load_be16(frame + 14) & 0xfff) != f->vlan || is_vlan(load_be16(frame + 16)))
 		return drop(d, NET_DROP_RX_VLAN);
-	d->ethertype = be16(frame + 16);
+	d->ethertype = load_be16(frame + 16);
 	return NET_PASS;
 }

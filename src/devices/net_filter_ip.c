@@ -1,6 +1,7 @@
 /* net_filter_ip.c: the frame filter's IPv4 and IPv6 checks: source, destination, ports,
  * fragments, IPv6 extension headers and neighbor discovery. Every read is bounded by the frame. */
 #include "devices/net_filter.h"
+#include "util/bytes.h"
 
 #include <string.h>
 
@@ -28,11 +29,6 @@
 #define IPOPT_SSRR 137
 #define IPOPT_RA 148 /* router alert (RFC 2113): IGMP and MLD reports carry it */
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static enum net_drop_reason drop(struct net_drop *d, enum net_drop_reason r)
 {
 	d->reason = r;
@@ -53,8 +49,8 @@ static enum net_drop_reason ports(const uint8_t *l4, size_t len, bool more, stru
 		return NET_PASS;
 	if (len < need)
 		return drop(d, more ? NET_DROP_FRAGMENT : NET_DROP_IP_MALFORMED);
-	*sport = be16(l4);
-	d->dport = be16(l4 + 2);
+	*sport = load_be16(l4);
+	d->dport = load_be16(l4 + 2);
 	return NET_PASS;
 }
 
@@ -117,14 +113,14 @@ enum net_drop_reason net_filter_ipv4(const struct net_filter *f, const uint8_t *
 	ihl = (size_t)(ip[0] & 15) * 4;
 	/* The total length may be less than the frame (padding); with GSO it counts the whole
 	 * packet to segment, which is the frame too. */
-	tot = be16(ip + 2);
+	tot = load_be16(ip + 2);
 	if (ip[0] >> 4 != 4 || ihl < IPV4_HLEN || tot < ihl || tot > avail)
 		return drop(d, NET_DROP_IP_MALFORMED);
 	r = ihl > IPV4_HLEN ? options(ip, ihl, d) : NET_PASS;
 	if (r)
 		return r;
-	offset = be16(ip + 6) & 0x1fff;
-	more = be16(ip + 6) & 0x2000;
+	offset = load_be16(ip + 6) & 0x1fff;
+	more = load_be16(ip + 6) & 0x2000;
 	if (!offset) {
 		r = ports(ip + ihl, tot - ihl, more, d, &sport);
 		if (r)
@@ -217,7 +213,7 @@ static enum net_drop_reason walk(const uint8_t *ip, size_t *off, size_t end, str
 		d->proto = ip[*off];
 		if (nh == P_FRAGMENT) {
 			*fragmented = true;
-			*frag_off = be16(ip + *off + 2) >> 3;
+			*frag_off = load_be16(ip + *off + 2) >> 3;
 			*more = ip[*off + 3] & 1;
 		}
 		*off += hl;
@@ -249,7 +245,7 @@ enum net_drop_reason net_filter_ipv6(const struct net_filter *f, const uint8_t *
 	memcpy(d->src, ip + 8, 16);
 	memcpy(d->dst, ip + 24, 16);
 	d->proto = ip[6];
-	end = IPV6_HLEN + (size_t)be16(ip + 4);
+	end = IPV6_HLEN + (size_t)load_be16(ip + 4);
 	if (ip[0] >> 4 != 6 || end > avail)
 		return drop(d, NET_DROP_IP_MALFORMED);
 	r = walk(ip, &off, end, d, &frag_off, &fragmented, &more);

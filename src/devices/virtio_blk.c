@@ -1,6 +1,7 @@
 /* virtio_blk.c: virtio-blk (virtio 1.2, 5.2) over a raw image, one queue served on the device
  * thread. */
 #include "devices/virtio_blk.h"
+#include "util/bytes.h"
 
 #include "devices/virtio.h"
 #include "util/log.h"
@@ -66,12 +67,6 @@ struct virtio_blk {
 	struct iovec iov[VQ_CHAIN_MAX];
 };
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 struct virtio_blk *virtio_blk_new(int fd, uint64_t size, bool read_only, const char *serial)
 {
 	struct virtio_blk *blk;
@@ -97,8 +92,8 @@ struct virtio_blk *virtio_blk_new(int fd, uint64_t size, bool read_only, const c
 	snprintf(blk->name, sizeof(blk->name), "blk");
 	for (int i = 0; i < 8; i++)
 		blk->config[VIRTIO_BLK_CFG_CAPACITY + i] = (uint8_t)(blk->capacity >> (8 * i));
-	put_le32(blk->config + VIRTIO_BLK_CFG_SEG_MAX, SEG_MAX);
-	put_le32(blk->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR);
+	store_le32(blk->config + VIRTIO_BLK_CFG_SEG_MAX, SEG_MAX);
+	store_le32(blk->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR);
 	return blk;
 }
 

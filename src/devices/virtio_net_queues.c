@@ -1,6 +1,7 @@
 /* virtio_net_queues.c: virtio-net's data path: transmit chains copied once, checked and written
  * to the tap; frames read from the tap copied into receive chains (5.1.6). */
 #include "devices/virtio_net_priv.h"
+#include "util/bytes.h"
 
 #include "util/log.h"
 
@@ -8,17 +9,6 @@
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
 
 /* Completes chain HEAD with WRITTEN bytes; the driver sees it at finish(). */
 static void complete(struct virtio_net *n, struct virtqueue *q, uint16_t head, uint32_t written)
@@ -43,8 +33,9 @@ static void finish(struct virtio_net *n, struct virtio_mmio *t, unsigned qi)
 static const char *tx_header_error(const struct virtio_net *n, const uint8_t *h, uint32_t frame)
 {
 	uint8_t flags = h[HDR_FLAGS], gso = h[HDR_GSO_TYPE];
-	uint32_t csum_end = (uint32_t)get16(h + HDR_CSUM_START) + get16(h + HDR_CSUM_OFFSET) + 2;
-	uint16_t gso_size = get16(h + HDR_GSO_SIZE);
+	uint32_t csum_end =
+	    (uint32_t)load_le16(h + HDR_CSUM_START) + load_le16(h + HDR_CSUM_OFFSET) + 2;
+	uint16_t gso_size = load_le16(h + HDR_GSO_SIZE);
 
 	if (flags & ~HDR_F_NEEDS_CSUM)
 		return "unknown header flags";
@@ -54,7 +45,7 @@ static const char *tx_header_error(const struct virtio_net *n, const uint8_t *h,
 		if (csum_end > frame)
 			return "checksum position beyond the frame";
 	}
-	if (get16(h + HDR_HDR_LEN) > frame)
+	if (load_le16(h + HDR_HDR_LEN) > frame)
 		return "hdr_len beyond the frame";
 	if (gso == GSO_NONE)
 		return NULL;
@@ -80,15 +71,15 @@ static const char *tx_header_error(const struct virtio_net *n, const uint8_t *h,
 static bool vlan_push(uint8_t *buf, unsigned vid)
 {
 	uint8_t *h = buf + NET_VLAN_HLEN;
-	uint16_t csum_start = get16(h + HDR_CSUM_START), hdr_len = get16(h + HDR_HDR_LEN);
+	uint16_t csum_start = load_le16(h + HDR_CSUM_START), hdr_len = load_le16(h + HDR_HDR_LEN);
 
 	if (((h[HDR_FLAGS] & HDR_F_NEEDS_CSUM) && csum_start > UINT16_MAX - NET_VLAN_HLEN) ||
 	    hdr_len > UINT16_MAX - NET_VLAN_HLEN)
 		return false;
 	if (h[HDR_FLAGS] & HDR_F_NEEDS_CSUM)
-		put16(h + HDR_CSUM_START, (uint16_t)(csum_start + NET_VLAN_HLEN));
+		store_le16(h + HDR_CSUM_START, (uint16_t)(csum_start + NET_VLAN_HLEN));
 	if (hdr_len)
-		put16(h + HDR_HDR_LEN, (uint16_t)(hdr_len + NET_VLAN_HLEN));
+		store_le16(h + HDR_HDR_LEN, (uint16_t)(hdr_len + NET_VLAN_HLEN));
 	memmove(buf, h, HDR_LEN + 12);
 	buf[HDR_LEN + 12] = 0x81;
 	buf[HDR_LEN + 13] = 0x00;
@@ -105,9 +96,11 @@ static bool tx_guard(struct virtio_net *n, uint32_t *len)
 	const uint8_t *h = n->tx_buf + NET_VLAN_HLEN;
 	uint8_t gso = h[HDR_GSO_TYPE] & (uint8_t)~GSO_ECN; /* checked by tx_header_error() */
 	struct net_offload off = {.csum = h[HDR_FLAGS] & HDR_F_NEEDS_CSUM,
-				  .csum_start = get16(h + HDR_CSUM_START),
-				  .csum_offset = get16(h + HDR_CSUM_OFFSET),
-				  .gso = gso == GSO_TCPV4 ? 4 : gso == GSO_TCPV6 ? 6 : 0};
+				  .csum_start = load_le16(h + HDR_CSUM_START),
+				  .csum_offset = load_le16(h + HDR_CSUM_OFFSET),
+				  .gso = gso == GSO_TCPV4   ? 4
+					 : gso == GSO_TCPV6 ? 6
+							    : 0};
 
 	if (net_filter_tx(&g->f, h + HDR_LEN, *len - HDR_LEN, &off, &g->d)) {
 		net_filter_drop(n, &g->d);
@@ -236,15 +229,17 @@ static bool rx_header_ok(const struct virtio_net *n)
  * not fit the untagged frame. */
 static bool vlan_pop(uint8_t *buf)
 {
-	uint16_t csum_start = get16(buf + HDR_CSUM_START), hdr_len = get16(buf + HDR_HDR_LEN);
+	uint16_t csum_start = load_le16(buf + HDR_CSUM_START),
+		 hdr_len = load_le16(buf + HDR_HDR_LEN);
 
 	if (buf[HDR_FLAGS] & HDR_F_NEEDS_CSUM) {
 		if (csum_start < NET_ETH_HLEN + NET_VLAN_HLEN)
 			return false;
-		put16(buf + HDR_CSUM_START, (uint16_t)(csum_start - NET_VLAN_HLEN));
+		store_le16(buf + HDR_CSUM_START, (uint16_t)(csum_start - NET_VLAN_HLEN));
 	}
 	/* A hint, which the tap may give without the tag counted: kept within the frame. */
-	put16(buf + HDR_HDR_LEN, hdr_len > NET_VLAN_HLEN ? (uint16_t)(hdr_len - NET_VLAN_HLEN) : 0);
+	store_le16(buf + HDR_HDR_LEN,
+		   hdr_len > NET_VLAN_HLEN ? (uint16_t)(hdr_len - NET_VLAN_HLEN) : 0);
 	memmove(buf + NET_VLAN_HLEN, buf, HDR_LEN + 12);
 	return true;
 }
@@ -353,8 +348,7 @@ static int rx_deliver(struct virtio_net *n, struct virtqueue *q, const char **wh
 		n->rx_lens[nbufs - 1] = (uint32_t)chunk;
 		off += chunk;
 	}
-	num[0] = (uint8_t)nbufs;
-	num[1] = (uint8_t)(nbufs >> 8);
+	store_le16(num, (uint16_t)nbufs);
 	(void)vq_req_write(&n->req, HDR_NUM_BUFFERS, num, sizeof(num));
 	for (unsigned i = 0; i < nbufs; i++)
 		complete(n, q, n->rx_heads[i], n->rx_lens[i]);

@@ -1,5 +1,6 @@
 /* kvm.c: /dev/kvm and the VM file descriptor: capabilities, irqchip, PIT, memory slots. */
 #include "kvm/kvm.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +31,7 @@ static const struct {
 
 unsigned kvm_required_caps(void)
 {
-	return sizeof(required_caps) / sizeof(required_caps[0]);
+	return ARRAY_SIZE(required_caps);
 }
 
 /* The index of the first required capability from FROM on that DEV_FD lacks, or the table's

@@ -1,5 +1,6 @@
 /* kvm_probe.c: whether /dev/kvm runs an ordinary guest, and which module serves it. */
 #include "kvm/kvm_probe.h"
+#include "util/bytes.h"
 
 #include "kvm/kvm.h"
 #include "util/log.h"
@@ -274,7 +275,7 @@ void kvm_vendor_modules(const char *sys_module, char *buf, size_t size)
 	size_t len = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(vendors) / sizeof(vendors[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(vendors); i++) {
 		char path[256];
 		struct stat st;
 
@@ -300,7 +301,7 @@ const char *kvm_exit_name(uint32_t reason, char *buf, size_t size)
 	    [KVM_EXIT_INTERNAL_ERROR] = "KVM_EXIT_INTERNAL_ERROR",
 	};
 
-	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
+	if (reason < ARRAY_SIZE(names) && names[reason])
 		return names[reason];
 	snprintf(buf, size, "KVM exit %u", reason);
 	return buf;

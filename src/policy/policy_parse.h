@@ -4,8 +4,7 @@
 
 #include "config/config_yaml.h"
 #include "policy/policy.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "util/bytes.h"
 
 /*
  * A plain decimal integer from MIN to MAX, or, when MAX_OK, the word max (POLICY_UNLIMITED).

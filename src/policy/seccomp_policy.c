@@ -1,6 +1,7 @@
 /* seccomp_policy.c: parses an embedded allowlist (YAML) into rules, resolving names and constants.
  */
 #include "policy/seccomp_policy.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,7 @@ static const struct {
 
 int seccomp_constant(const char *name, uint64_t *value)
 {
-	for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(constants); i++) {
 		if (!strcmp(constants[i].name, name)) {
 			*value = constants[i].value;
 			return 0;
@@ -158,7 +159,7 @@ static int parse_cond(struct parse *p, const yaml_node_t *n, struct seccomp_cond
 			c->arg = (unsigned)(vs[0] - '0');
 			have_arg = true;
 		} else if (key && !strcmp(key, "op")) {
-			for (size_t o = 0; vs && o < sizeof(op_names) / sizeof(op_names[0]); o++)
+			for (size_t o = 0; vs && o < ARRAY_SIZE(op_names); o++)
 				if (!strcmp(vs, op_names[o])) {
 					c->op = (enum seccomp_op)o;
 					op = vs;

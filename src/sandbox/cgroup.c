@@ -1,5 +1,6 @@
 /* cgroup.c: the VM's own cgroup v2: created with the policy's values, entered, watched, removed. */
 #include "sandbox/cgroup.h"
+#include "util/bytes.h"
 
 #include "util/log.h"
 
@@ -191,7 +192,7 @@ int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char 
 	r = make_parent(pc->parent);
 	if (r)
 		return r;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		/* Each controller once, however many of its files are set. */
 		bool seen = false;
 
@@ -205,7 +206,7 @@ int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char 
 	if (r)
 		return r;
 	summary[0] = '\0';
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		if (!files[i].set)
 			continue;
 		r = cgroup_write(cg->path, files[i].file, files[i].value);

@@ -1,6 +1,7 @@
 /* cgroup_host.c: the host's cgroups as bulwark meets them: layout, cgroup2's mount, who may write.
  */
 #include "sandbox/cgroup_host.h"
+#include "util/bytes.h"
 
 #include "sandbox/cgroup.h"
 
@@ -31,7 +32,7 @@ static const struct {
      "DefaultMemoryAccounting=yes"},
     {CGROUP_PIDS, "pids", "pids.max", "DefaultTasksAccounting=yes"},
 };
-#define NCONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))
+#define NCONTROLLERS (ARRAY_SIZE(controllers))
 
 const char *cgroup_layout_name(enum cgroup_layout layout)
 {

@@ -1,6 +1,7 @@
 /* jail_supervisor.c: the process that stays outside the jail: waits, forwards, reports, cleans up.
  */
 #include "sandbox/jail_supervisor.h"
+#include "util/bytes.h"
 
 #include "util/log.h"
 #include "sandbox/seccomp.h"
@@ -16,7 +17,7 @@ static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP};
 void supervisor_signals(sigset_t *set)
 {
 	sigemptyset(set);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaddset(set, forwarded[i]);
 	sigaddset(set, SIGCHLD);
 }

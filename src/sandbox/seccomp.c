@@ -1,6 +1,7 @@
 /* seccomp.c: compiles each thread kind's allowlist to BPF up front; threads load their own; SIGSYS
  * reports. */
 #include "sandbox/seccomp.h"
+#include "util/bytes.h"
 
 #include "util/log.h"
 #include "sandbox/caps.h"
@@ -80,7 +81,7 @@ enum sandbox_kind sandbox_kind_for_device(const char *dev_kind)
 	} map[] = {
 	    {"blk", SANDBOX_VIRTIO_BLK}, {"net", SANDBOX_VIRTIO_NET}, {"rng", SANDBOX_VIRTIO_RNG}};
 
-	for (size_t i = 0; dev_kind && i < sizeof(map) / sizeof(map[0]); i++)
+	for (size_t i = 0; dev_kind && i < ARRAY_SIZE(map); i++)
 		if (!strcmp(map[i].dev, dev_kind))
 			return map[i].kind;
 	return SANDBOX_KINDS;
@@ -204,7 +205,7 @@ static int add_log_prologue(struct sock_fprog *prog)
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(ip >> 32), 0, 1),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	size_t n = sizeof(pro) / sizeof(pro[0]);
+	size_t n = ARRAY_SIZE(pro);
 	struct sock_filter *f;
 
 	if (prog->len + n > BPF_MAXINSNS)

@@ -1,5 +1,6 @@
 /* seccomp_fds.c: pins an allowlist entry's fd argument to the fds its thread was given. */
 #include "sandbox/seccomp_fds.h"
+#include "util/bytes.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -21,7 +22,7 @@ static const struct sandbox_fd std_fds[] = {
     {SANDBOX_FD_STDOUT, STDOUT_FILENO},
     {SANDBOX_FD_STDERR, STDERR_FILENO},
 };
-#define NSTD (sizeof(std_fds) / sizeof(std_fds[0]))
+#define NSTD (ARRAY_SIZE(std_fds))
 
 static const struct sandbox_fd *fd_at(const struct sandbox_fds *fds, unsigned i)
 {

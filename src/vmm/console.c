@@ -1,5 +1,6 @@
 /* console.c: the host terminal as the guest's serial console: raw mode, input, escape key. */
 #include "vmm/console.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -38,7 +39,7 @@ int console_init(struct console *c, int in_fd)
 		return -errno;
 	saved_fd = in_fd;
 	atexit(console_restore);
-	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(fatal); i++)
 		signal(fatal[i], fatal_signal);
 	raw = saved_termios;
 	cfmakeraw(&raw);

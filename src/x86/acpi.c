@@ -1,5 +1,6 @@
 /* acpi.c: lays out the guest's ACPI tables (RSDP, XSDT, hardware-reduced FADT, MADT, DSDT). */
 #include "x86/acpi.h"
+#include "util/bytes.h"
 
 #include "x86/aml.h"
 
@@ -64,15 +65,6 @@ static const char OEM_TABLE_ID[8] = {'B', 'U', 'L', 'W', 'A', 'R', 'K', ' '};
 static const char CREATOR_ID[4] = {'B', 'L', 'W', 'K'};
 static const char HYPERVISOR_ID[8] = {'B', 'U', 'L', 'W', 'A', 'R', 'K', '\0'};
 
-/* Byte-wise stores: table fields are unaligned little-endian, and this avoids any aliasing UB. */
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	unsigned i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Sets the byte at CSUM so that LEN bytes from P sum to zero (mod 256). */
 static void fix_checksum(uint8_t *p, size_t len, size_t csum)
 {
@@ -89,13 +81,13 @@ static void fix_checksum(uint8_t *p, size_t len, size_t csum)
 static void put_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
-	put_le(t + 4, len, 4);
+	store_le(t + 4, len, 4);
 	t[8] = rev;
 	memcpy(t + 10, OEM_ID, sizeof(OEM_ID));
 	memcpy(t + 16, OEM_TABLE_ID, sizeof(OEM_TABLE_ID));
-	put_le(t + 24, 1, 4); /* OEM revision */
+	store_le(t + 24, 1, 4); /* OEM revision */
 	memcpy(t + 28, CREATOR_ID, sizeof(CREATOR_ID));
-	put_le(t + 32, 1, 4); /* creator revision */
+	store_le(t + 32, 1, 4); /* creator revision */
 }
 
 static void put_gas_io8(uint8_t *g, uint16_t port)
@@ -104,7 +96,7 @@ static void put_gas_io8(uint8_t *g, uint16_t port)
 	g[1] = 8; /* register bit width */
 	g[2] = 0; /* bit offset */
 	g[3] = GAS_ACCESS_BYTE;
-	put_le(g + 4, port, 8);
+	store_le(g + 4, port, 8);
 }
 
 struct layout {
@@ -134,9 +126,9 @@ static void build_rsdp(uint8_t *t, uint64_t xsdt_gpa)
 	memcpy(t, "RSD PTR ", 8); // NOLINT(bugprone-not-null-terminated-result)
 	memcpy(t + 9, OEM_ID, 6); // NOLINT(bugprone-not-null-terminated-result)
 	t[15] = 2;	      /* revision: ACPI 2.0+, so the XSDT fields below are valid */
-	put_le(t + 16, 0, 4); /* RSDT address: none */
-	put_le(t + 20, RSDP_LEN, 4);
-	put_le(t + 24, xsdt_gpa, 8);
+	store_le(t + 16, 0, 4); /* RSDT address: none */
+	store_le(t + 20, RSDP_LEN, 4);
+	store_le(t + 24, xsdt_gpa, 8);
 	fix_checksum(t, RSDP_V1_LEN, 8);
 	fix_checksum(t, RSDP_LEN, 32);
 }
@@ -147,7 +139,7 @@ static void build_xsdt(uint8_t *t, const uint64_t entries[XSDT_NENTRIES])
 
 	put_header(t, "XSDT", XSDT_LEN, 1);
 	for (i = 0; i < XSDT_NENTRIES; i++)
-		put_le(t + HDR_LEN + (size_t)8 * i, entries[i], 8);
+		store_le(t + HDR_LEN + (size_t)8 * i, entries[i], 8);
 	fix_checksum(t, XSDT_LEN, 9);
 }
 
@@ -155,24 +147,24 @@ static void build_fadt(uint8_t *t, uint64_t dsdt_gpa, const struct acpi_platform
 {
 	put_header(t, "FACP", FADT_LEN, 6);
 	/* ACPICA prefers X_DSDT; the 32-bit copy is only for readers that predate it. */
-	put_le(t + FADT_DSDT, dsdt_gpa <= UINT32_MAX ? dsdt_gpa : 0, 4);
-	put_le(t + FADT_X_DSDT, dsdt_gpa, 8);
+	store_le(t + FADT_DSDT, dsdt_gpa <= UINT32_MAX ? dsdt_gpa : 0, 4);
+	store_le(t + FADT_X_DSDT, dsdt_gpa, 8);
 	/*
 	 * Hardware-reduced: no PM1/GPE blocks, no PM timer, no SCI, no SMI_CMD (all left 0), and
 	 * Linux then skips the legacy PIC and PIT entirely. Power-off goes through the two sleep
 	 * registers instead of PM1_CNT.
 	 */
-	put_le(t + FADT_FLAGS,
-	       FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
-		   FADT_F_HW_REDUCED,
-	       4);
+	store_le(t + FADT_FLAGS,
+		 FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
+		     FADT_F_HW_REDUCED,
+		 4);
 	/*
 	 * No LEGACY_DEVICES and no 8042 bit, so Linux's i8042 driver does not probe (ours is only a
 	 * reset stub behind port 0x64). No VGA; no CMOS RTC either, as bulwark emulates none, so
 	 * Linux does not register rtc_cmos. MSI stays "supported": virtio-mmio does not use it, and
 	 * claiming otherwise would only matter to a PCI bus we do not have.
 	 */
-	put_le(t + FADT_IAPC_BOOT_ARCH, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT, 2);
+	store_le(t + FADT_IAPC_BOOT_ARCH, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT, 2);
 	t[FADT_MINOR_VERSION] = 0; /* 6.0: everything used here exists since ACPI 6.0 */
 	put_gas_io8(t + FADT_SLEEP_CONTROL, p->sleep_ctl_port);
 	put_gas_io8(t + FADT_SLEEP_STATUS, p->sleep_sts_port);
@@ -199,22 +191,22 @@ static void build_madt(uint8_t *t, const struct acpi_platform *p)
 
 	/* Revision 3 (ACPI 6.0), matching the FADT; the LAPIC entries use no later fields. */
 	put_header(t, "APIC", (uint32_t)len, 3);
-	put_le(t + HDR_LEN, p->lapic_addr, 4);
+	store_le(t + HDR_LEN, p->lapic_addr, 4);
 	/* Flags 0: no PCAT_COMPAT, so Linux neither expects nor masks a dual 8259. */
-	put_le(t + HDR_LEN + 4, 0, 4);
+	store_le(t + HDR_LEN + 4, 0, 4);
 	for (i = 0; i < p->ncpus; i++, e += MADT_LAPIC_LEN) {
 		e[0] = MADT_TYPE_LAPIC;
 		e[1] = MADT_LAPIC_LEN;
 		e[2] = (uint8_t)i; /* ACPI processor UID */
 		e[3] = (uint8_t)i; /* APIC id: vCPU i has APIC id i */
-		put_le(e + 4, MADT_LAPIC_ENABLED, 4);
+		store_le(e + 4, MADT_LAPIC_ENABLED, 4);
 	}
 	e[0] = MADT_TYPE_IOAPIC;
 	e[1] = MADT_IOAPIC_LEN;
 	e[2] = p->ioapic_id;
 	e[3] = 0;
-	put_le(e + 4, p->ioapic_addr, 4);
-	put_le(e + 8, 0, 4); /* GSI base: pin n is GSI n */
+	store_le(e + 4, p->ioapic_addr, 4);
+	store_le(e + 8, 0, 4); /* GSI base: pin n is GSI n */
 	fix_checksum(t, len, 9);
 }
 

@@ -3,8 +3,9 @@
 #include "devices/virtio.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
-#include "util/log.h"
 #include "policy/policy.h"
+#include "util/bytes.h"
+#include "util/log.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -87,11 +88,6 @@ static void driver_start(struct virtio_mmio *t, const uint8_t *ctl)
 	       VIRTIO_STATUS_DRIVER_OK);
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
 /* Whatever the guest wrote, what reaches the tap is sane: checked again here, independently.
  * SEG: the NIC's filter (0: none, 1: web, 2: db, which tags with VLAN 102). */
 static void check_sent(const uint8_t *f, size_t n, uint64_t feat, int seg)
@@ -103,20 +99,20 @@ static void check_sent(const uint8_t *f, size_t n, uint64_t feat, int seg)
 		abort();
 	if (seg && memcmp(f + HDR + 6, mac, 6) != 0)
 		abort();
-	if (seg == 2 && (n < HDR + 18 || get16(f + HDR + 12) != 0x81 || f[HDR + 14] != 0 ||
+	if (seg == 2 && (n < HDR + 18 || load_le16(f + HDR + 12) != 0x81 || f[HDR + 14] != 0 ||
 			 f[HDR + 15] != 102))
 		abort();
-	if (seg == 1 && (get16(f + HDR + 12) == 0x81 || get16(f + HDR + 12) == 0xa888 ||
-			 get16(f + HDR + 12) == 0x91))
+	if (seg == 1 && (load_le16(f + HDR + 12) == 0x81 || load_le16(f + HDR + 12) == 0xa888 ||
+			 load_le16(f + HDR + 12) == 0x91))
 		abort();
 	if ((f[0] & 1) &&
-	    (!(feat & VIRTIO_BIT(0)) || (size_t)get16(f + 6) + get16(f + 8) + 2 > frame))
+	    (!(feat & VIRTIO_BIT(0)) || (size_t)load_le16(f + 6) + load_le16(f + 8) + 2 > frame))
 		abort();
-	if (get16(f + 2) > frame)
+	if (load_le16(f + 2) > frame)
 		abort();
 	if (f[1] == 0)
 		return;
-	if (!(f[0] & 1) || get16(f + 4) == 0 || get16(f + 4) > frame)
+	if (!(f[0] & 1) || load_le16(f + 4) == 0 || load_le16(f + 4) > frame)
 		abort();
 	if ((f[1] & 0x80) && !(feat & VIRTIO_BIT(13)))
 		abort();
@@ -158,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	n = data[3] % SCRIPT_MAX;
 	script = data + 4;
-	nframes = get16(script + n);
+	nframes = load_le16(script + n);
 	frames = script + n + 2;
 	if (nframes > size - (size_t)(frames - data))
 		nframes = size - (size_t)(frames - data);
@@ -196,7 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 2:
 			if (off + 2 <= nframes) {
-				size_t len = get16(frames + off), have = nframes - off - 2;
+				size_t len = load_le16(frames + off), have = nframes - off - 2;
 
 				memset(buf, 0, sizeof(buf));
 				memcpy(buf, frames + off + 2, len < have ? len : have);

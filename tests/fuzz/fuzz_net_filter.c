@@ -1,8 +1,9 @@
 /* fuzz_net_filter.c: libFuzzer target: fuzzer bytes as frames through the frame filter of three
  * NICs (issue 5), both directions, every drop formatted as its audit line. */
 #include "devices/net_filter.h"
-#include "util/log.h"
 #include "policy/policy.h"
+#include "util/bytes.h"
+#include "util/log.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -60,18 +61,13 @@ static void init(void)
 	nic(&nics[3], &pol.network, "web", "10.0.1.6", "fd00:1::6");
 }
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* What passed must hold, checked again here independently of the filter's own code. */
 /* A checksum asked for by OFF is the TCP or UDP one of an unfragmented IPv4 packet (its place
  * recomputed here), or lies past an IPv6 header (where the extension headers end is the
  * filter's walk, not re-done here). */
 static void check_offload(const uint8_t *p, size_t len, const struct net_offload *off)
 {
-	uint16_t type = be16(p + 12);
+	uint16_t type = load_be16(p + 12);
 	size_t want = 6;
 
 	if (!off->csum)
@@ -90,7 +86,7 @@ static void check_offload(const uint8_t *p, size_t len, const struct net_offload
 		want = 16;
 	else if (p[23] != 17)
 		abort();
-	if ((be16(p + 20) & 0x3fff) != 0 || off->csum_start != 14 + (size_t)(p[14] & 15) * 4 ||
+	if ((load_be16(p + 20) & 0x3fff) != 0 || off->csum_start != 14 + (size_t)(p[14] & 15) * 4 ||
 	    off->csum_offset != want)
 		abort();
 }
@@ -105,7 +101,7 @@ static void check_tx_pass(const struct net_filter *f, const uint8_t *p, size_t l
 	if (len < 14 || memcmp(p + 6, f->mac, 6) != 0 || (!off->gso && len > 1514))
 		abort();
 	check_offload(p, len, off);
-	type = be16(p + 12);
+	type = load_be16(p + 12);
 	if (type == 0x0800) {
 		if (len < 34 || (memcmp(p + 26, f->ipv4, 4) != 0 && memcmp(p + 26, zero, 4) != 0))
 			abort();
@@ -134,8 +130,8 @@ static void check_rx_pass(const struct net_filter *f, const uint8_t *p, size_t l
 
 	if (len < 14 || (!(p[0] & 1) && memcmp(p, f->mac, 6) != 0))
 		abort();
-	type = be16(p + 12);
-	if (f->vlan && (type != 0x8100 || len < 18 || (be16(p + 14) & 0xfff) != f->vlan))
+	type = load_be16(p + 12);
+	if (f->vlan && (type != 0x8100 || len < 18 || (load_be16(p + 14) & 0xfff) != f->vlan))
 		abort();
 	if (!f->vlan && (type == 0x8100 || type == 0x88a8 || type == 0x9100))
 		abort();

@@ -3,6 +3,7 @@
 #include "devices/virtio.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_rng.h"
+#include "util/bytes.h"
 #include "util/log.h"
 
 #include <stdlib.h>
@@ -138,7 +139,7 @@ static void probe(struct virtio_mmio *t, uint64_t features, uint32_t size)
 	reg(t, VIRTIO_MMIO_STATUS, 0);
 	if (t->status || t->queue_sel || t->vq[0].live || t->vq[0].ready || t->int_status)
 		abort(); /* a reset puts everything back */
-	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(seq); i++)
 		reg(t, seq[i][0], seq[i][1]);
 }
 

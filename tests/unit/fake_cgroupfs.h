@@ -6,6 +6,7 @@
 #define BULWARK_FAKE_CGROUPFS_H
 
 #include "fake_files.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -37,7 +38,7 @@ int __wrap_mkdir(const char *path, mode_t mode)
 	int r = __real_mkdir(path, mode);
 
 	if (r == 0 && fake_root[0] && !strncmp(path, fake_root, strlen(fake_root))) {
-		for (size_t i = 0; i < sizeof(fake_files) / sizeof(fake_files[0]); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(fake_files); i++)
 			if (!fake_omit || strcmp(fake_omit, fake_files[i]))
 				fake_write(path, fake_files[i], FAKE_UNTOUCHED);
 		fake_write(path, "cgroup.procs", "");
@@ -57,7 +58,7 @@ int __wrap_rmdir(const char *path)
 			errno = EBUSY;
 			return -1;
 		}
-		for (size_t i = 0; i < sizeof(fake_files) / sizeof(fake_files[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(fake_files); i++) {
 			snprintf(p, sizeof(p), "%s/%s", path, fake_files[i]);
 			unlink(p);
 		}

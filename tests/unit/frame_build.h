@@ -3,6 +3,7 @@
 #ifndef BULWARK_FRAME_BUILD_H
 #define BULWARK_FRAME_BUILD_H
 
+#include "util/bytes.h"
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,12 +16,6 @@ static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static uint8_t fr[70000];
 static size_t flen;
 
-static inline void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static inline void addr(int family, const char *s, uint8_t *out)
 {
 	if (inet_pton(family == 4 ? AF_INET : AF_INET6, s, out) != 1)
@@ -32,7 +27,7 @@ static inline void eth(const uint8_t *dst, const uint8_t *src, uint16_t type)
 	memset(fr, 0, 64);
 	memcpy(fr, dst, 6);
 	memcpy(fr + 6, src, 6);
-	put_be16(fr + 12, type);
+	store_be16(fr + 12, type);
 	flen = 14;
 }
 
@@ -43,11 +38,11 @@ static inline void arp(uint16_t op, const uint8_t *sha, const char *spa, const c
 
 	eth(bcast_mac, nic_mac, 0x0806);
 	memset(p, 0, 28);
-	put_be16(p, 1);
-	put_be16(p + 2, 0x0800);
+	store_be16(p, 1);
+	store_be16(p + 2, 0x0800);
 	p[4] = 6;
 	p[5] = 4;
-	put_be16(p + 6, op);
+	store_be16(p + 6, op);
 	memcpy(p + 8, sha, 6);
 	addr(4, spa, p + 14);
 	addr(4, tpa, p + 24);
@@ -64,15 +59,15 @@ static inline uint8_t *ip4(const char *src, const char *dst, uint8_t proto, uint
 	eth(peer_mac, nic_mac, 0x0800);
 	memset(ip, 0, 20 + l4len);
 	ip[0] = 0x45;
-	put_be16(ip + 2, (uint16_t)(20 + l4len));
-	put_be16(ip + 6, frag);
+	store_be16(ip + 2, (uint16_t)(20 + l4len));
+	store_be16(ip + 6, frag);
 	ip[8] = 64;
 	ip[9] = proto;
 	addr(4, src, ip + 12);
 	addr(4, dst, ip + 16);
 	if (l4len >= 4) {
-		put_be16(ip + 20, sport);
-		put_be16(ip + 22, dport);
+		store_be16(ip + 20, sport);
+		store_be16(ip + 22, dport);
 	}
 	flen = 14 + 20 + l4len;
 	return ip + 20;
@@ -94,7 +89,7 @@ static inline uint8_t *ip6(const char *src, const char *dst, const uint8_t *ext,
 	eth(peer_mac, nic_mac, 0x86dd);
 	memset(ip, 0, 40 + 8 * n + l4len);
 	ip[0] = 0x60;
-	put_be16(ip + 4, (uint16_t)(8 * n + l4len));
+	store_be16(ip + 4, (uint16_t)(8 * n + l4len));
 	ip[6] = n ? ext[0] : proto;
 	ip[7] = 64;
 	addr(6, src, ip + 8);
@@ -102,7 +97,7 @@ static inline uint8_t *ip6(const char *src, const char *dst, const uint8_t *ext,
 	for (unsigned i = 0; i < n; i++, p += 8) {
 		p[0] = i + 1 < n ? ext[i + 1] : proto;
 		if (ext[i] == 44)
-			put_be16(p + 2, frag);
+			store_be16(p + 2, frag);
 	}
 	flen = 14 + 40 + 8 * n + l4len;
 	return p;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/bytes.h"
 #include "x86/acpi.h"
 #include "x86/aml.h"
 
@@ -296,7 +297,7 @@ static void test_aml_pkglength_encode(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		assert_int_equal(aml_pkglength_encode(out, c[i].v), c[i].n);
 		assert_memory_equal(out, c[i].b, c[i].n);
 	}
@@ -313,7 +314,7 @@ static void test_aml_close(void **state)
 	uint8_t *b;
 
 	(void)state;
-	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+	for (c = 0; c < ARRAY_SIZE(cases); c++) {
 		body = cases[c][0], want = cases[c][1];
 		b = malloc(body + want); /* exactly the room needed, so ASan sees any overrun */
 		assert_non_null(b);

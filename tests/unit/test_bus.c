@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "devices/bus.h"
+#include "util/bytes.h"
 
 /* What a handler saw on its last call. */
 struct dev {
@@ -121,7 +122,7 @@ static void insertion_order_does_not_matter(void **state)
 	static const uint64_t base[] = {0x100, 0x200, 0x300, 0x400};
 
 	(void)state;
-	for (size_t o = 0; o < sizeof(orders) / sizeof(orders[0]); o++) {
+	for (size_t o = 0; o < ARRAY_SIZE(orders); o++) {
 		struct dev d[4] = {{0}};
 		struct dev *all[4] = {&d[0], &d[1], &d[2], &d[3]};
 

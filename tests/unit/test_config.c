@@ -1,5 +1,6 @@
 /* test_config.c: the VM config parser, its refusals and their exact FILE:LINE:COLUMN. */
 #include "config_test.h"
+#include "util/bytes.h"
 
 static void test_minimal_uses_defaults(void **state)
 {
@@ -57,7 +58,7 @@ static void test_memory_units_and_bounds(void **state)
 	char text[128];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
 		snprintf(text, sizeof(text), "name: a\nkernel: k\nmemory: %s\n", good[i].text);
 		parse_ok(text);
 		assert_int_equal(cfg.memory, good[i].bytes);
@@ -146,7 +147,7 @@ static void test_vcpus_refused(void **state)
 		"vm.yaml:2:8: vcpus: expected an integer from 1 to 254, got 0");
 	refused("name: a\nvcpus: two\n",
 		"vm.yaml:2:8: vcpus: expected an integer from 1 to 254, got \"two\"");
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(text, sizeof(text), "name: a\nkernel: k\nvcpus: %s\n", bad[i]);
 		refused_with(text, "vm.yaml:3:8: vcpus: expected an integer from 1 to 254, got ");
 	}
@@ -178,7 +179,7 @@ static void test_memory_format_refused(void **state)
 	refused("name: a\nkernel: k\nmemory: 256M\n",
 		"vm.yaml:3:9: memory: expected an integer with a KiB, MiB or GiB suffix, got "
 		"\"256M\"");
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(text, sizeof(text), "name: a\nkernel: k\nmemory: %s\n", bad[i]);
 		refused_with(text,
 			     "vm.yaml:3:9: memory: expected an integer with a KiB, MiB or GiB "
@@ -201,7 +202,7 @@ static void test_memory_range_refused(void **state)
 		"vm.yaml:2:9: memory: expected a size from 16MiB to 1024GiB, got \"15MiB\"");
 	refused("name: a\nmemory: 16385KiB\n",
 		"vm.yaml:2:9: memory: expected a multiple of 4KiB, got \"16385KiB\"");
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(text, sizeof(text), "name: a\nkernel: k\nmemory: %s\n", bad[i]);
 		refused_with(text,
 			     "vm.yaml:3:9: memory: expected a size from 16MiB to 1024GiB, got ");
@@ -216,7 +217,7 @@ static void test_name_refused(void **state)
 	(void)state;
 	refused("name: Demo\n",
 		"vm.yaml:1:7: name: expected 1 to 64 characters from a-z, 0-9 and -, got \"Demo\"");
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(text, sizeof(text), "kernel: k\nname: \"%s\"\n", bad[i]);
 		refused_with(text, "vm.yaml:2:7: name: expected 1 to 64 characters from a-z, 0-9");
 	}
@@ -235,12 +236,12 @@ static void test_null_and_boolean_refused(void **state)
 	refused("name: a\nkernel: null\n", "vm.yaml:2:9: kernel: expected a path, got null");
 	refused("name: on\nkernel: k\n", "vm.yaml:1:7: name: expected 1 to 64 characters from "
 					 "a-z, 0-9 and -, got the YAML boolean on (quote it)");
-	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(nulls); i++) {
 		snprintf(text, sizeof(text), "name: a\nkernel: k\ninitrd: %s\n", nulls[i]);
 		refused_with(text, "vm.yaml:3:");
 		assert_non_null(strstr(err.msg, ": initrd: expected a path, got null"));
 	}
-	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bools); i++) {
 		snprintf(text, sizeof(text), "name: a\nkernel: %s\n", bools[i]);
 		refused_with(text, "vm.yaml:2:9: kernel: expected a path, got the YAML boolean ");
 	}
@@ -294,7 +295,7 @@ static void test_path_resolution(void **state)
 	char text[128];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		snprintf(text, sizeof(text), "name: a\nkernel: %s\ninitrd: %s\n", cases[i].value,
 			 cases[i].value);
 		if (parse_as(cases[i].file, text) != 0)

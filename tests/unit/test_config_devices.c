@@ -1,6 +1,7 @@
 /* test_config_devices.c: disks, nics, rng and virtio_cmdline in the VM config, and their refusals.
  */
 #include "config_test.h"
+#include "util/bytes.h"
 
 #define HEAD "name: web\nkernel: k\n"
 
@@ -112,7 +113,7 @@ static void test_serial_forms(void **state)
 	refused(HEAD "disks:\n- path: a\n- path: b\n  serial: \"123456789012345678901\"\n",
 		"vm.yaml:6:11: disks[1].serial: expected 1 to 20 printable ASCII characters, "
 		"got \"123456789012345678901\"");
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(text, sizeof(text), HEAD "disks:\n- path: a\n  serial: %s\n", bad[i]);
 		refused_with(text, "vm.yaml:5:11: disks[0].serial: expected 1 to 20 printable "
 				   "ASCII characters, got ");
@@ -132,7 +133,7 @@ static void test_booleans(void **state)
 		"vm.yaml:3:6: rng: expected true or false, got the quoted string \"true\"");
 	refused(HEAD "virtio_cmdline:\n", "vm.yaml:3:16: virtio_cmdline: expected true or false, "
 					  "got null");
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(text, sizeof(text), HEAD "rng: %s\n", bad[i]);
 		refused_with(text, "vm.yaml:3:6: rng: expected true or false, got ");
 		snprintf(text, sizeof(text), HEAD "disks:\n- path: a\n  read_only: %s\n", bad[i]);
@@ -150,7 +151,7 @@ static void test_tap_names(void **state)
 	char text[128];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
 		snprintf(text, sizeof(text), HEAD "nics:\n- tap: %s\n", good[i]);
 		parse_ok(text);
 		assert_int_equal(cfg.nnics, 1);
@@ -159,7 +160,7 @@ static void test_tap_names(void **state)
 	refused(HEAD "nics:\n- tap: tap0\n- tap: a/b\n",
 		"vm.yaml:5:8: nics[1].tap: expected an interface name: 1 to 15 printable ASCII "
 		"characters but space, /, : and %, not . or .., got \"a/b\"");
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(text, sizeof(text), HEAD "nics:\n- tap: %s\n", bad[i]);
 		refused_with(text,
 			     "vm.yaml:4:8: nics[0].tap: expected an interface name: 1 to 15 ");
@@ -181,7 +182,7 @@ static void test_mac_forms(void **state)
 	char text[128];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
 		snprintf(text, sizeof(text), HEAD "nics:\n- tap: t\n  mac: %s\n", good[i].text);
 		parse_ok(text);
 		assert_memory_equal(cfg.nics[0].mac, good[i].mac, 6);
@@ -211,7 +212,7 @@ static void test_mac_refused(void **state)
 	refused(HEAD "nics:\n- tap: t\n  mac: 52-54-00-12-34-56\n",
 		"vm.yaml:5:8: nics[0].mac: expected a MAC address such as \"52:54:00:12:34:56\", "
 		"got \"52-54-00-12-34-56\"");
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(text, sizeof(text), HEAD "nics:\n- tap: t\n  mac: %s\n", bad[i]);
 		refused_with(text, "vm.yaml:5:8: nics[0].mac: expected a MAC address such as "
 				   "\"52:54:00:12:34:56\", got \"");
@@ -234,7 +235,7 @@ static void test_mac_multicast_and_zero_refused(void **state)
 	refused(HEAD "nics:\n- tap: t\n- tap: u\n  mac: \"01:00:5e:00:00:01\"\n",
 		"vm.yaml:6:8: nics[1].mac: expected a unicast MAC address (first octet even), got "
 		"\"01:00:5e:00:00:01\"");
-	for (size_t i = 0; i < sizeof(multicast) / sizeof(multicast[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(multicast); i++) {
 		snprintf(text, sizeof(text), HEAD "nics:\n- tap: t\n  mac: %s\n", multicast[i]);
 		refused_with(text, "vm.yaml:5:8: nics[0].mac: expected a unicast MAC address");
 	}

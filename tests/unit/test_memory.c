@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kvm/memory.h"
+#include "util/bytes.h"
 
 #define SMALL (64 * 1024ULL)
 
@@ -60,7 +61,7 @@ static void init_refuses_unaligned_sizes(void **state)
 	struct guest_mem m = {0};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_int_equal(gmem_init(&m, bad[i]), -EINVAL);
 		assert_null(m.host);
 	}

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "net_frames.h"
+#include "util/bytes.h"
 
 static struct net_drop d;
 
@@ -39,7 +40,7 @@ static void test_names(void **state)
 	    "ip-options"};
 
 	(void)state;
-	assert_int_equal(sizeof(want) / sizeof(want[0]), NET_DROP_REASONS);
+	assert_int_equal(ARRAY_SIZE(want), NET_DROP_REASONS);
 	for (unsigned i = 0; i < NET_DROP_REASONS; i++)
 		assert_string_equal(net_drop_name(i), want[i]);
 	assert_string_equal(net_drop_name(NET_DROP_REASONS), "?");
@@ -79,18 +80,18 @@ static void test_ethernet(void **state)
 	eth(peer_mac, nic_mac, 0x8100);
 	flen = 60;
 	TX(&web, NET_DROP_VLAN_TAGGED);
-	put_be16(fr + 12, 0x88a8);
+	store_be16(fr + 12, 0x88a8);
 	TX(&db, NET_DROP_VLAN_TAGGED);
-	put_be16(fr + 12, 0x9100);
+	store_be16(fr + 12, 0x9100);
 	TX(&web, NET_DROP_VLAN_TAGGED);
 	/* LLDP: only where the segment lists it. 802.3 lengths are no ethertype. */
-	put_be16(fr + 12, 0x88cc);
+	store_be16(fr + 12, 0x88cc);
 	TX(&web, NET_DROP_ETHERTYPE);
 	assert_int_equal(d.ethertype, 0x88cc);
 	TX(&db, NET_PASS);
-	put_be16(fr + 12, 0x0040);
+	store_be16(fr + 12, 0x0040);
 	TX(&db, NET_DROP_ETHERTYPE);
-	put_be16(fr + 12, 0x86dd + 1);
+	store_be16(fr + 12, 0x86dd + 1);
 	TX(&db, NET_DROP_ETHERTYPE);
 }
 
@@ -112,19 +113,19 @@ static void test_runt_and_jumbo(void **state)
 	TX(&web, NET_DROP_RUNT);
 	/* 1514 bytes is the most without GSO. */
 	tcp4("10.0.1.5", "10.0.1.6", 80);
-	put_be16(fr + 16, 1500);
+	store_be16(fr + 16, 1500);
 	flen = 1514;
 	TX(&web, NET_PASS);
-	put_be16(fr + 16, 1501);
+	store_be16(fr + 16, 1501);
 	flen = 1515;
 	TX(&web, NET_DROP_OVERSIZE);
 	/* With GSO, a large frame whose IP header counts all of it passes, and is still checked. */
-	put_be16(fr + 16, 20000 - 14);
+	store_be16(fr + 16, 20000 - 14);
 	flen = 20000;
 	TX_GSO(&web, NET_PASS);
-	put_be16(fr + 16, 20000 - 13);
+	store_be16(fr + 16, 20000 - 13);
 	TX_GSO(&web, NET_DROP_IP_MALFORMED);
-	put_be16(fr + 16, 20000 - 14);
+	store_be16(fr + 16, 20000 - 14);
 	addr(4, "10.0.3.9", fr + 30);
 	TX_GSO(&web, NET_DROP_DST_DENIED);
 	addr(4, "10.0.1.9", fr + 26);
@@ -133,7 +134,7 @@ static void test_runt_and_jumbo(void **state)
 	tcp4("10.0.1.5", "10.0.1.6", 80);
 	flen = 60 + 14;
 	TX(&web, NET_PASS);
-	put_be16(fr + 16, 61);
+	store_be16(fr + 16, 61);
 	flen = 14 + 60;
 	TX(&web, NET_DROP_IP_MALFORMED);
 	/* Header length, version and total length below the header. */
@@ -145,7 +146,7 @@ static void test_runt_and_jumbo(void **state)
 	fr[14] = 0x4f; /* 60 bytes of header in a 40-byte packet */
 	TX(&web, NET_DROP_IP_MALFORMED);
 	fr[14] = 0x45;
-	put_be16(fr + 16, 19);
+	store_be16(fr + 16, 19);
 	TX(&web, NET_DROP_IP_MALFORMED);
 	/* TCP shorter than its header, UDP shorter than its. */
 	ip4("10.0.1.5", "10.0.1.6", 6, 1, 80, 19, 0);
@@ -157,7 +158,7 @@ static void test_runt_and_jumbo(void **state)
 	/* With options: the ports come after them. */
 	ip4("10.0.1.5", "8.8.8.8", 6, 1, 1, 24 + 20, 0);
 	fr[14] = 0x46;
-	put_be16(fr + 14 + 24 + 2, 443);
+	store_be16(fr + 14 + 24 + 2, 443);
 	TX(&web, NET_PASS);
 	assert_int_equal(d.dport, 443);
 }
@@ -193,7 +194,7 @@ static void test_arp(void **state)
 	memcpy(fr + 6, other, 6);
 	TX(&web, NET_DROP_SRC_MAC);
 	/* Malformed: hardware type, protocol type, address lengths, opcode. */
-	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		arp(1, nic_mac, "10.0.1.5", "10.0.1.1");
 		fr[14 + bad[i].off] = bad[i].val;
 		TX(&web, NET_DROP_ARP_MALFORMED);
@@ -383,7 +384,7 @@ static void test_rx(void **state)
 	eth(nic_mac, peer_mac, 0x8100);
 	flen = 60;
 	RX(&web, NET_DROP_RX_VLAN);
-	put_be16(fr + 12, 0x88a8);
+	store_be16(fr + 12, 0x88a8);
 	RX(&web, NET_DROP_RX_VLAN);
 	/* With one, only its own tag. */
 	eth(nic_mac, peer_mac, 0x0800);
@@ -398,14 +399,14 @@ static void test_rx(void **state)
 	fr[15] = 101;
 	RX(&db, NET_DROP_RX_VLAN);
 	fr[15] = 102;
-	put_be16(fr + 12, 0x88a8);
+	store_be16(fr + 12, 0x88a8);
 	RX(&db, NET_DROP_RX_VLAN);
-	put_be16(fr + 12, 0x8100);
-	put_be16(fr + 16, 0x8100); /* double tagged */
+	store_be16(fr + 12, 0x8100);
+	store_be16(fr + 16, 0x8100); /* double tagged */
 	RX(&db, NET_DROP_RX_VLAN);
 	flen = 17;
 	RX(&db, NET_DROP_RX_VLAN);
-	put_be16(fr + 16, 0x0800);
+	store_be16(fr + 16, 0x0800);
 	memcpy(fr, peer_mac, 6);
 	flen = 64;
 	RX(&db, NET_DROP_RX_DST_MAC);

@@ -339,8 +339,8 @@ static void tagged(uint16_t vid, const uint8_t *to)
 	memcpy(fr, to, 6);
 	memcpy(fr + 6, peer_mac, 6);
 	memmove(fr + 16, fr + 12, flen - 12);
-	put_be16(fr + 12, 0x8100);
-	put_be16(fr + 14, vid);
+	store_be16(fr + 12, 0x8100);
+	store_be16(fr + 14, vid);
 	flen += 4;
 }
 

@@ -27,7 +27,7 @@ static uint8_t *tcp6(const char *src, const char *to, uint16_t port)
 {
 	uint8_t *p = ip6(src, to, NULL, 0, 0, 6, 20);
 
-	put_be16(p + 2, port);
+	store_be16(p + 2, port);
 	return p;
 }
 
@@ -205,11 +205,11 @@ static void test_extension_headers(void **state)
 
 	(void)state;
 	p = ip6("fd00:1::5", "2001:db8::1", hbh, 1, 0, 6, 20);
-	put_be16(p + 2, 8050);
+	store_be16(p + 2, 8050);
 	TX(&web, NET_PASS);
 	assert_int_equal(d.proto, 6);
 	assert_int_equal(d.dport, 8050);
-	put_be16(p + 2, 80);
+	store_be16(p + 2, 80);
 	TX(&web, NET_DROP_DST_DENIED);
 	ip6("fd00:1::5", "fd00:1::6", dst, 1, 0, 17, 8);
 	TX(&web, NET_PASS);
@@ -234,7 +234,7 @@ static void test_extension_headers(void **state)
 	p[-7] = 3;
 	TX(&web, NET_DROP_IPV6_EXT);
 	ip6("fd00:1::5", "fd00:1::6", dst, 1, 0, 6, 0);
-	put_be16(fr + 18, 4);
+	store_be16(fr + 18, 4);
 	flen = 14 + 44;
 	TX(&web, NET_DROP_IPV6_EXT);
 }
@@ -247,9 +247,9 @@ static void test_fragments(void **state)
 	(void)state;
 	/* First fragment: checked with its ports. */
 	p = ip6("fd00:1::5", "2001:db8::1", frag, 1, 1, 6, 20);
-	put_be16(p + 2, 8050);
+	store_be16(p + 2, 8050);
 	TX(&web, NET_PASS);
-	put_be16(p + 2, 9000);
+	store_be16(p + 2, 9000);
 	TX(&web, NET_DROP_DST_DENIED);
 	ip6("fd00:1::5", "2001:db8::1", hbh_frag, 2, 1, 6, 20)[3] = 8050 & 0xff;
 	fr[14 + 40 + 8 + 8 + 2] = 8050 >> 8;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "net_frames.h"
+#include "util/bytes.h"
 
 static struct net_drop d;
 
@@ -49,8 +50,8 @@ static uint8_t *ip4_opts(const char *dst, const uint8_t *opts, size_t n, uint8_t
 	fr[14] = (uint8_t)(0x40 | (5 + n / 4));
 	if (n)
 		memcpy(l4, opts, n);
-	put_be16(l4 + n, 40000);
-	put_be16(l4 + n + 2, dport);
+	store_be16(l4 + n, 40000);
+	store_be16(l4 + n + 2, dport);
 	return l4 + n;
 }
 
@@ -107,7 +108,7 @@ static void test_segmentation_only_of_tcp(void **state)
 {
 	(void)state;
 	tcp4("10.0.1.5", "10.0.1.6", 80);
-	put_be16(fr + 16, 3000 - 14);
+	store_be16(fr + 16, 3000 - 14);
 	flen = 3000;
 	assert_int_equal(tx(&web, true, 34, 16, 4), NET_PASS);
 	assert_int_equal(tx(&web, true, 34, 16, 6), NET_DROP_OFFLOAD);
@@ -150,7 +151,7 @@ static void test_ipv4_options(void **state)
 	(void)state;
 	ip4_opts("8.8.8.8", NULL, 0, 6, 80, 20);
 	assert_int_equal(tx(&web, false, 0, 0, 0), NET_DROP_DST_DENIED);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		ip4_opts("10.0.1.1", cases[i].opts, cases[i].n, 6, 80, 20);
 		if (tx(&web, false, 0, 0, 0) != cases[i].want)
 			fail_msg("case %zu: %s", i, net_drop_name(d.reason));

@@ -1,5 +1,6 @@
 /* test_policy.c: the policy file's top level and limits, the built-in default, policy_check_vm. */
 #include "policy_test.h"
+#include "util/bytes.h"
 
 static void test_limits_only(void **state)
 {
@@ -63,14 +64,14 @@ static void test_limits_refused(void **state)
 	char text[160], want[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad_vcpus) / sizeof(bad_vcpus[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad_vcpus); i++) {
 		snprintf(text, sizeof(text), "limits:\n  memory_max: 1GiB\n  vcpus_max: %s\n",
 			 bad_vcpus[i]);
 		snprintf(want, sizeof(want), "p.yaml:3:14: limits.vcpus_max: %s\"%s\"", vexp,
 			 bad_vcpus[i]);
 		refused(text, want);
 	}
-	for (size_t i = 0; i < sizeof(bad_mem) / sizeof(bad_mem[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad_mem); i++) {
 		snprintf(text, sizeof(text), "limits:\n  vcpus_max: 1\n  memory_max: %s\n",
 			 bad_mem[i]);
 		snprintf(

@@ -1,5 +1,6 @@
 /* test_policy_nics.c: a NIC's segment and addresses in the VM config, checked against a policy. */
 #include "policy_test.h"
+#include "util/bytes.h"
 
 #include <arpa/inet.h>
 
@@ -97,7 +98,7 @@ static void test_nic_keys_refused(void **state)
 	char text[256], want[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad4) / sizeof(bad4[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad4); i++) {
 		snprintf(text, sizeof(text), VM "  - tap: t\n    ipv4: %s\n", bad4[i]);
 		snprintf(want, sizeof(want),
 			 "vm.yaml:5:11: nics[0].ipv4: expected an IPv4 address such as 10.0.1.5, "

@@ -1,5 +1,6 @@
 /* test_policy_sections.c: the policy's cgroup, sandbox and network sections, good and refused. */
 #include "policy_test.h"
+#include "util/bytes.h"
 
 #include <arpa/inet.h>
 
@@ -93,19 +94,19 @@ static void test_cgroup_refused(void **state)
 	char text[256], want[512];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
 		cg_refused("memory.max", sizes[i], SIZE_EXP);
 		cg_refused("memory.swap.max", sizes[i], SIZE_EXP);
 	}
-	for (size_t i = 0; i < sizeof(cpus) / sizeof(cpus[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(cpus); i++)
 		cg_refused("cpu.max", cpus[i], cpu);
-	for (size_t i = 0; i < sizeof(cpusets) / sizeof(cpusets[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(cpusets); i++)
 		cg_refused("cpuset.cpus", cpusets[i], cpuset);
 	cg_refused("cpu.weight", "0", "expected an integer from 1 to 10000");
 	cg_refused("cpu.weight", "10001", "expected an integer from 1 to 10000");
 	cg_refused("pids.max", "0", "expected an integer from 1 to 4194304, or max");
 	cg_refused("pids.max", "-1", "expected an integer from 1 to 4194304, or max");
-	for (size_t i = 0; i < sizeof(parents) / sizeof(parents[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(parents); i++) {
 		snprintf(text, sizeof(text), LIMITS "cgroup:\n  parent: %s\n", parents[i]);
 		refused_with(text, "p.yaml:5:11: cgroup.parent: expected an absolute path under "
 				   "/sys/fs/cgroup");
@@ -314,7 +315,7 @@ static void test_network_refused(void **state)
 	char text[256], want[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(text, sizeof(text), LIMITS SEG "    - name: a\n      ranges: [\"%s\"]\n",
 			 bad[i]);
 		snprintf(want, sizeof(want), "p.yaml:7:16: network.segments[0].ranges[0]: %s\"%s\"",

@@ -13,8 +13,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "sandbox/seccomp.h"
 #include "policy/seccomp_policy.h"
+#include "sandbox/seccomp.h"
+#include "util/bytes.h"
 
 static struct seccomp_list list;
 static char err[SECCOMP_ERR_MAX];
@@ -170,7 +171,7 @@ static void bad_conditions_refused(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		if (parse(bad[i].text) != -1)
 			fail_msg("accepted: %s", bad[i].text);
 		assert_error(bad[i].place, bad[i].what);

@@ -14,10 +14,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vmm/console.h"
 #include "devices/acpi_pm.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
+#include "util/bytes.h"
+#include "vmm/console.h"
 
 #define RBR 0 /* receive buffer / transmit holding; DLL with DLAB */
 #define IER 1 /* DLM with DLAB */
@@ -484,7 +485,7 @@ static void out_of_range_offsets_ignored(void **state)
 	uint8_t v;
 	char c;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		v = 0xff;
 		serial_io(&f->s, bad[i], &v, 1, true);
 		v = 0x77;

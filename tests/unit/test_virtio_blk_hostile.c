@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "blk_driver.h"
+#include "util/bytes.h"
 
 #ifdef __SANITIZE_ADDRESS__
 size_t __sanitizer_get_current_allocated_bytes(void);
@@ -66,7 +67,7 @@ static void past_capacity_is_io_error(void **state)
 	};
 	struct drv *d = *state;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_int_equal(one(d, VIRTIO_BLK_T_IN, bad[i].sector, bad[i].len, true),
 				 VIRTIO_BLK_S_IOERR);
 		assert_untouched(d, bad[i].len);
@@ -81,7 +82,7 @@ static void unaligned_length_is_io_error(void **state)
 	static const uint32_t bad[] = {1, 511, 513, 1000, 4095};
 	struct drv *d = *state;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_int_equal(one(d, VIRTIO_BLK_T_IN, 0, bad[i], true), VIRTIO_BLK_S_IOERR);
 		assert_untouched(d, bad[i]);
 		assert_int_equal(one(d, VIRTIO_BLK_T_OUT, 0, bad[i], false), VIRTIO_BLK_S_IOERR);
@@ -139,7 +140,7 @@ static void wrong_direction_is_io_error(void **state)
 	    {VIRTIO_BLK_T_FLUSH, write_writable},
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(gpa(d, DATA_GPA), 0xee, 512);
 		drv_hdr(d, 0, bad[i].type, 0);
 		*gpa(d, STATUS_GPA) = 0xff;
@@ -148,7 +149,7 @@ static void wrong_direction_is_io_error(void **state)
 		assert_int_equal(drv_status(d, 0), VIRTIO_BLK_S_IOERR);
 		assert_untouched(d, 512);
 	}
-	assert_int_equal(drv_used_idx(d), sizeof(bad) / sizeof(bad[0]));
+	assert_int_equal(drv_used_idx(d), ARRAY_SIZE(bad));
 	assert_false(drv_failed(d));
 	assert_true(img_pristine(d));
 }
@@ -169,7 +170,7 @@ static void unknown_type_is_unsupp(void **state)
 	struct drv *d = *state;
 	uint32_t id, len;
 
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
 		assert_int_equal(one(d, types[i], 0, 512, true), VIRTIO_BLK_S_UNSUPP);
 		assert_untouched(d, 512);
 		drv_used(d, (uint16_t)(drv_used_idx(d) - 1), &id, &len);

@@ -18,6 +18,7 @@
 
 #include "devices/virtio.h"
 #include "devices/virtio_mmio.h"
+#include "util/bytes.h"
 
 #define RAM (1U << 20)
 #define CONFIG_SIZE 12
@@ -387,7 +388,7 @@ static void test_bad_selectors(void **state)
 	bring_up();
 	assert_true(virtio_mmio_serve(&t, 0)); /* the activation round */
 	wr(VIRTIO_MMIO_QUEUE_SEL, 1);
-	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		wr(VIRTIO_MMIO_QUEUE_SEL, bad[i]);
 		assert_int_equal(t.queue_sel, 1);
 		assert_int_equal(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 32);
@@ -562,7 +563,7 @@ static void test_bad_geometry_at_driver_ok(void **state)
 	} bad[] = {{3, RING(0)}, {0, RING(0)}, {QSIZE, RING(0) + 8}, {QSIZE, RAM - 0x100}};
 
 	(void)state;
-	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 		setup_queue(0, bad[i].size, bad[i].desc);
 		wr(VIRTIO_MMIO_STATUS, STATUS_LIVE);
@@ -606,7 +607,7 @@ static void test_config_space(void **state)
 	assert_int_equal(v8, 0xa7a6a5a4a3a2a1a0ULL);
 	assert_int_equal(ignored(), 0);
 
-	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(buf, 0x55, sizeof(buf));
 		virtio_mmio_io(&t, VIRTIO_MMIO_CONFIG + bad[i].off, buf, bad[i].len, false);
 		for (unsigned j = 0; j < bad[i].len; j++)
@@ -615,7 +616,7 @@ static void test_config_space(void **state)
 		virtio_mmio_io(&t, VIRTIO_MMIO_CONFIG + bad[i].off, buf, bad[i].len, true);
 	}
 	assert_int_equal(fk.writes, 0);
-	assert_int_equal(ignored(), 2 * sizeof(bad) / sizeof(bad[0]));
+	assert_int_equal(ignored(), 2 * ARRAY_SIZE(bad));
 
 	v4 = 0x01020304;
 	virtio_mmio_io(&t, VIRTIO_MMIO_CONFIG + 4, (uint8_t *)&v4, 4, true);

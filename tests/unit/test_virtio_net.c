@@ -22,6 +22,7 @@
 #include "devices/virtio_net.h"
 #include "devices/virtio_net_priv.h" /* is_tap, to see a tap refuse its offloads */
 #include "devices/virtqueue.h"
+#include "util/bytes.h"
 
 #define RAM (4U << 20)
 #define BUFS 0x100000ULL /* receive and transmit buffers are carved from here up */
@@ -682,13 +683,13 @@ static void test_tx_bad_headers(void **state)
 	};
 
 	start(f, F_TX, 256);
-	run_hdr_cases(f, with_tso, sizeof(with_tso) / sizeof(with_tso[0]));
+	run_hdr_cases(f, with_tso, ARRAY_SIZE(with_tso));
 	reset(f);
 	start(f, F_TX | F_HOST_ECN, 256);
-	run_hdr_cases(f, with_ecn, sizeof(with_ecn) / sizeof(with_ecn[0]));
+	run_hdr_cases(f, with_ecn, ARRAY_SIZE(with_ecn));
 	reset(f);
 	start(f, F_BASE, 256);
-	run_hdr_cases(f, bare, sizeof(bare) / sizeof(bare[0]));
+	run_hdr_cases(f, bare, ARRAY_SIZE(bare));
 }
 
 static void test_tx_writable_buffer(void **state)

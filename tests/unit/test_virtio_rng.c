@@ -12,6 +12,7 @@
 
 #include "devices/virtio.h"
 #include "devices/virtio_rng.h"
+#include "util/bytes.h"
 
 #define RAM (1U << 20)
 #define QSIZE 16
@@ -59,7 +60,7 @@ static void driver_up(void)
 
 	memset(mem.host, 0, 0x4000);
 	next_desc = avail_idx = 0;
-	for (unsigned i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(seq); i++)
 		reg(seq[i][0], seq[i][1]);
 	assert_int_equal(status(), 15);
 }

@@ -12,8 +12,9 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "x86/cpuid.h"
 #include "kvm/memory.h"
+#include "util/bytes.h"
+#include "x86/cpuid.h"
 #include "x86/x86_boot.h"
 
 #define MiB (1024ULL * 1024)
@@ -754,7 +755,7 @@ static void cpuid_leaf_b_shift_boundaries(void **state)
 	struct kvm_cpuid2 *s = supported();
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(n); i++) {
 		struct kvm_cpuid2 *c = cpuid_for_vcpu(s, 0, n[i], false);
 
 		assert_non_null(c);
