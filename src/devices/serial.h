@@ -2,7 +2,7 @@
 #ifndef BULWARK_SERIAL_H
 #define BULWARK_SERIAL_H
 
-#include "vmm/console_out.h"
+#include "devices/console_out.h"
 
 #include <pthread.h>
 #include <stdbool.h>

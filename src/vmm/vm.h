@@ -4,7 +4,7 @@
 
 #include "config/config.h"
 #include "x86/boot_files.h"
-#include "vmm/console_out.h"
+#include "devices/console_out.h"
 #include "devices/acpi_pm.h"
 #include "devices/bus.h"
 #include "devices/i8042.h"

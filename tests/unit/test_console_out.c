@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vmm/console_out.h"
+#include "devices/console_out.h"
 
 /* A test that blocks fails by SIGALRM instead of hanging the suite (the bug being guarded). */
 #define NO_HANG_SECONDS 20

@@ -1,5 +1,5 @@
 /* console_out.c: the guest's console output: a bounded ring vCPUs fill, the main thread drains. */
-#include "vmm/console_out.h"
+#include "devices/console_out.h"
 
 #include "util/log.h"
 
