@@ -4,8 +4,8 @@
 #include "util/bytes.h"
 
 #include "devices/virtio.h"
+#include "sandbox/thread_kind.h"
 #include "util/log.h"
-#include "sandbox/seccomp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -325,14 +325,6 @@ static int serve_one(struct virtio_blk *blk, struct virtqueue *vq, const char **
 	return 1;
 }
 
-/* Asks the device thread to call notify for Q again, as a guest notification would. */
-static bool kick(struct virtio_mmio *t, unsigned q)
-{
-	uint64_t one = 1;
-
-	return write(t->notify_fd[q], &one, sizeof(one)) == (ssize_t)sizeof(one);
-}
-
 static void blk_notify(void *dev, struct virtio_mmio *t, unsigned q)
 {
 	struct virtio_blk *blk = dev;
@@ -355,7 +347,7 @@ static void blk_notify(void *dev, struct virtio_mmio *t, unsigned q)
 			continue;
 		if (r > 0) {
 			/* Budget spent: come back for what is left after this round. */
-			if (vq_enable_notify(vq) && !kick(t, q)) {
+			if (vq_enable_notify(vq) && !virtio_mmio_requeue(t, q)) {
 				r = -EINVAL;
 				why = "cannot schedule the rest of an overlong round";
 			}
@@ -458,7 +450,7 @@ static void blk_destroy(void *dev)
 }
 
 const struct virtio_dev_ops virtio_blk_ops = {
-    .kind = "blk",
+    .kind = SANDBOX_VIRTIO_BLK,
     .device_id = VIRTIO_ID_BLOCK,
     .nqueues = 1,
     .config_size = VIRTIO_BLK_CFG_SIZE,

@@ -4,6 +4,7 @@
 
 #include "devices/virtqueue.h"
 #include "kvm/memory.h"
+#include "sandbox/thread_kind.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -15,7 +16,6 @@
 #define VIRTIO_MMIO_CONFIG_MAX 0x100
 
 struct virtio_mmio;
-struct sandbox_fds;
 
 /*
  * What a device implements; the transport does everything else. Every call except destroy runs
@@ -23,7 +23,7 @@ struct sandbox_fds;
  * queue work at once. Calls marked "device thread" run only there; none may block on the guest.
  */
 struct virtio_dev_ops {
-	const char *kind;     /* "blk", "net", "rng": log lines and the thread's seccomp kind */
+	enum sandbox_kind kind; /* which allowlist the device's thread runs under */
 	uint32_t device_id;   /* VIRTIO_ID_* */
 	unsigned nqueues;     /* at most VIRTIO_MMIO_QUEUES_MAX */
 	uint32_t config_size; /* bytes of device config space, at most VIRTIO_MMIO_CONFIG_MAX */
@@ -141,6 +141,11 @@ void virtio_mmio_interrupt(struct virtio_mmio *t, uint32_t bits);
 
 /* After vq_publish() on queue Q: interrupts the driver if it asked for it. */
 void virtio_mmio_used(struct virtio_mmio *t, unsigned q);
+
+/* Queue Q has work left after a round the device ended early (its budget, so that one guest
+ * cannot hold the thread): the thread calls notify for Q again after its next wait, which sees
+ * a stop request first. Returns false when it could not be scheduled. */
+bool virtio_mmio_requeue(struct virtio_mmio *t, unsigned q);
 
 /* The device changed its config space (under the lock): bumps ConfigGeneration and raises a
  * config interrupt. */

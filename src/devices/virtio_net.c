@@ -3,9 +3,9 @@
 #include "devices/virtio_net_priv.h"
 
 #include "devices/tap.h"
-#include "util/log.h"
 #include "net/net_mark.h"
-#include "sandbox/seccomp.h"
+#include "sandbox/thread_kind.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <linux/if_tun.h>
@@ -278,7 +278,7 @@ static void net_destroy(void *dev)
 }
 
 const struct virtio_dev_ops virtio_net_ops = {
-    .kind = "net",
+    .kind = SANDBOX_VIRTIO_NET,
     .device_id = VIRTIO_ID_NET,
     .nqueues = 2,
     .config_size = CONFIG_SIZE,

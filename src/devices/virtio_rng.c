@@ -2,13 +2,12 @@
 #include "devices/virtio_rng.h"
 
 #include "devices/virtio.h"
+#include "sandbox/thread_kind.h"
 #include "util/log.h"
-#include "sandbox/seccomp.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -168,7 +167,7 @@ static void serve(struct virtio_rng *r, struct virtio_mmio *t)
 	 * behind whatever else the thread has to do. */
 	for (unsigned i = 0;; i++) {
 		if (i == q->size) {
-			eventfd_write(t->notify_fd[0], 1);
+			(void)virtio_mmio_requeue(t, 0);
 			break;
 		}
 		uint32_t want, got;
@@ -264,7 +263,7 @@ static void rng_destroy(void *dev)
 }
 
 const struct virtio_dev_ops virtio_rng_ops = {
-    .kind = "rng",
+    .kind = SANDBOX_VIRTIO_RNG,
     .device_id = VIRTIO_ID_RNG,
     .nqueues = 1,
     .config_size = 0,

@@ -73,20 +73,6 @@ const char *sandbox_kind_name(enum sandbox_kind kind)
 	return (unsigned)kind < SANDBOX_KINDS ? kind_names[kind] : "unknown";
 }
 
-enum sandbox_kind sandbox_kind_for_device(const char *dev_kind)
-{
-	static const struct {
-		const char *dev;
-		enum sandbox_kind kind;
-	} map[] = {
-	    {"blk", SANDBOX_VIRTIO_BLK}, {"net", SANDBOX_VIRTIO_NET}, {"rng", SANDBOX_VIRTIO_RNG}};
-
-	for (size_t i = 0; dev_kind && i < ARRAY_SIZE(map); i++)
-		if (!strcmp(map[i].dev, dev_kind))
-			return map[i].kind;
-	return SANDBOX_KINDS;
-}
-
 static const struct seccomp_text *text_of(enum sandbox_kind kind)
 {
 	for (unsigned i = 0; i < seccomp_ntexts; i++)

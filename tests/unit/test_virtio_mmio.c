@@ -124,7 +124,7 @@ static void fake_destroy(void *dev)
 }
 
 static const struct virtio_dev_ops fake_ops = {
-    .kind = "fake",
+    .kind = SANDBOX_VIRTIO_BLK, /* no filters are prepared here: any kind runs unconfined */
     .device_id = 42,
     .nqueues = 2,
     .config_size = CONFIG_SIZE,
@@ -684,6 +684,22 @@ static void test_notify_reaches_device(void **state)
 	assert_int_equal(fk.notified[1], 2);
 }
 
+/* A device that ended its round early gets notify for that queue again on the next round, and
+ * only for that queue; a queue the device does not have is refused. */
+static void test_requeue(void **state)
+{
+	(void)state;
+	bring_up();
+	assert_true(virtio_mmio_serve(&t, 0)); /* the activation round */
+	assert_true(virtio_mmio_requeue(&t, 1));
+	assert_true(virtio_mmio_serve(&t, 0));
+	assert_int_equal(fk.notified[0], 1);
+	assert_int_equal(fk.notified[1], 2);
+	assert_false(virtio_mmio_requeue(&t, 2));
+	assert_true(virtio_mmio_serve(&t, 10));
+	assert_int_equal(fk.notified[0] + fk.notified[1], 3);
+}
+
 static void test_wait_fd_reaches_device(void **state)
 {
 	(void)state;
@@ -786,6 +802,7 @@ int main(void)
 	    T(test_register_widths),
 	    T(test_config_changed),
 	    T(test_notify_reaches_device),
+	    T(test_requeue),
 	    T(test_wait_fd_reaches_device),
 	    T(test_device_thread),
 	    T(test_init_refusals_and_destroy),
