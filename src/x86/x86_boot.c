@@ -26,34 +26,91 @@ static uint64_t align_down(uint64_t v, uint64_t a)
 	return v & ~(a - 1);
 }
 
+/* Copies the setup header out of KERNEL (it sits at an unaligned offset in the mapped file)
+ * and refuses what is not a 64-bit bzImage this code can boot. */
+static int read_header(const uint8_t *kernel, size_t kernel_len, struct setup_header *h,
+		       const char **why)
+{
+	if (kernel_len < HDR_OFFSET + sizeof(*h)) {
+		*why = "not a bzImage: too short to hold a Linux boot header";
+		return -EINVAL;
+	}
+	memcpy(h, kernel + HDR_OFFSET, sizeof(*h));
+	if (h->boot_flag != BOOT_FLAG_MAGIC || h->header != HDR_MAGIC) {
+		*why = "not a bzImage: no Linux boot header (missing 0xaa55 and \"HdrS\")";
+		return -EINVAL;
+	}
+	if (h->version < MIN_PROTOCOL) {
+		*why = "boot protocol older than 2.10";
+		return -EINVAL;
+	}
+	if (!(h->loadflags & LOADED_HIGH)) {
+		*why = "a zImage, not a bzImage (it does not load high)";
+		return -EINVAL;
+	}
+	if (!(h->xloadflags & XLF_KERNEL_64)) {
+		*why = "has no 64-bit entry point (XLF_KERNEL_64 is clear)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Where the protected-mode image goes: its preferred address, or for a relocatable kernel the
+ * first aligned address above 1 MiB; either way below LOW_RAM with room to decompress. */
+static int place_kernel(const struct setup_header *h, uint64_t low_ram, struct boot_plan *plan,
+			const char **why)
+{
+	/* The kernel needs init_size bytes from its load address for decompression. */
+	uint64_t need = h->init_size > plan->kernel_size ? h->init_size : plan->kernel_size;
+	uint64_t align = h->kernel_alignment;
+
+	if (align < PAGE_SIZE || (align & (align - 1)))
+		align = 0x200000;
+	plan->kernel_addr = h->pref_address;
+	if (plan->kernel_addr < BOOT_HIMEM_START || plan->kernel_addr > low_ram ||
+	    need > low_ram - plan->kernel_addr) {
+		/* A relocatable kernel may go lower, at the first aligned address above 1 MiB. */
+		plan->kernel_addr = align_up(BOOT_HIMEM_START, align);
+		if (!h->relocatable_kernel || plan->kernel_addr > low_ram ||
+		    need > low_ram - plan->kernel_addr) {
+			*why = "the kernel does not fit in guest memory";
+			return -ENOSPC;
+		}
+	}
+	plan->kernel_end = plan->kernel_addr + need;
+	plan->entry = plan->kernel_addr + 0x200;
+	return 0;
+}
+
+/* The initrd goes as high as the kernel allows (initrd_addr_max) below LOW_RAM, page-aligned,
+ * above the kernel's end. */
+static int place_initrd(const struct setup_header *h, uint64_t low_ram, uint64_t initrd_size,
+			struct boot_plan *plan, const char **why)
+{
+	uint64_t top = low_ram;
+
+	if ((uint64_t)h->initrd_addr_max + 1 < top)
+		top = (uint64_t)h->initrd_addr_max + 1;
+	if (initrd_size > top || align_down(top - initrd_size, PAGE_SIZE) < plan->kernel_end) {
+		*why = "the kernel and initrd together do not fit in guest memory";
+		return -ENOSPC;
+	}
+	plan->initrd_addr = align_down(top - initrd_size, PAGE_SIZE);
+	plan->initrd_size = initrd_size;
+	return 0;
+}
+
 int x86_boot_plan(const uint8_t *kernel, size_t kernel_len, uint64_t initrd_size,
 		  uint64_t mem_size, size_t cmdline_len, struct boot_plan *plan, const char **why)
 {
 	struct setup_header h;
-	uint64_t setup_sects, low_ram, align, need, top;
+	uint64_t setup_sects, low_ram;
+	int r;
 
 	memset(plan, 0, sizeof(*plan));
-	if (kernel_len < HDR_OFFSET + sizeof(h)) {
-		*why = "not a bzImage: too short to hold a Linux boot header";
-		return -EINVAL;
-	}
-	memcpy(&h, kernel + HDR_OFFSET, sizeof(h));
-	if (h.boot_flag != BOOT_FLAG_MAGIC || h.header != HDR_MAGIC) {
-		*why = "not a bzImage: no Linux boot header (missing 0xaa55 and \"HdrS\")";
-		return -EINVAL;
-	}
-	if (h.version < MIN_PROTOCOL) {
-		*why = "boot protocol older than 2.10";
-		return -EINVAL;
-	}
-	if (!(h.loadflags & LOADED_HIGH)) {
-		*why = "a zImage, not a bzImage (it does not load high)";
-		return -EINVAL;
-	}
-	if (!(h.xloadflags & XLF_KERNEL_64)) {
-		*why = "has no 64-bit entry point (XLF_KERNEL_64 is clear)";
-		return -EINVAL;
-	}
+	r = read_header(kernel, kernel_len, &h, why);
+	if (r)
+		return r;
 	setup_sects = h.setup_sects ? h.setup_sects : 4;
 	plan->protocol = h.version;
 	plan->setup_size = (setup_sects + 1) * 512;
@@ -68,39 +125,11 @@ int x86_boot_plan(const uint8_t *kernel, size_t kernel_len, uint64_t initrd_size
 		*why = "the command line is longer than this kernel accepts (cmdline_size)";
 		return -E2BIG;
 	}
-
-	/* The kernel needs init_size bytes from its load address for decompression. */
-	need = h.init_size > plan->kernel_size ? h.init_size : plan->kernel_size;
 	low_ram = mem_size < GMEM_HOLE_START ? mem_size : GMEM_HOLE_START;
-	align = h.kernel_alignment;
-	if (align < PAGE_SIZE || (align & (align - 1)))
-		align = 0x200000;
-	plan->kernel_addr = h.pref_address;
-	if (plan->kernel_addr < BOOT_HIMEM_START || plan->kernel_addr > low_ram ||
-	    need > low_ram - plan->kernel_addr) {
-		/* A relocatable kernel may go lower, at the first aligned address above 1 MiB. */
-		plan->kernel_addr = align_up(BOOT_HIMEM_START, align);
-		if (!h.relocatable_kernel || plan->kernel_addr > low_ram ||
-		    need > low_ram - plan->kernel_addr) {
-			*why = "the kernel does not fit in guest memory";
-			return -ENOSPC;
-		}
-	}
-	plan->kernel_end = plan->kernel_addr + need;
-	plan->entry = plan->kernel_addr + 0x200;
-
-	if (initrd_size) {
-		top = low_ram;
-		if ((uint64_t)h.initrd_addr_max + 1 < top)
-			top = (uint64_t)h.initrd_addr_max + 1;
-		if (initrd_size > top || align_down(top - initrd_size, PAGE_SIZE) < plan->kernel_end) {
-			*why = "the kernel and initrd together do not fit in guest memory";
-			return -ENOSPC;
-		}
-		plan->initrd_addr = align_down(top - initrd_size, PAGE_SIZE);
-		plan->initrd_size = initrd_size;
-	}
-	return 0;
+	r = place_kernel(&h, low_ram, plan, why);
+	if (r || !initrd_size)
+		return r;
+	return place_initrd(&h, low_ram, initrd_size, plan, why);
 }
 
 static void add_e820(struct boot_params *bp, uint64_t addr, uint64_t size, uint32_t type)
