@@ -152,35 +152,89 @@ static int make_parent(const char *parent)
 	return 0;
 }
 
+/* One file of the VM's cgroup the policy may set, with its controller and its text. */
+struct quota_file {
+	bool set;
+	const char *file, *controller, *value;
+};
+
+/* The text of every quota value; quota_files() points into it. */
+struct quota_text {
+	char cpu_max[48], v[7][24];
+};
+
+#define NQUOTA_FILES 7
+
+/* The policy's quotas as the files' text into F, in the order they are written. */
+static void quota_files(const struct policy_cgroup *pc, struct quota_text *q,
+			struct quota_file f[NQUOTA_FILES])
+{
+	cgroup_format(pc->cpu_quota_us, q->v[5], sizeof(q->v[5]));
+	cgroup_format(pc->cpu_period_us, q->v[6], sizeof(q->v[6]));
+	snprintf(q->cpu_max, sizeof(q->cpu_max), "%s %s", q->v[5], q->v[6]);
+	snprintf(q->v[0], sizeof(q->v[0]), "%u", pc->cpu_weight);
+	cgroup_format(pc->memory_max, q->v[1], sizeof(q->v[1]));
+	cgroup_format(pc->memory_high, q->v[2], sizeof(q->v[2]));
+	cgroup_format(pc->memory_swap_max, q->v[3], sizeof(q->v[3]));
+	cgroup_format(pc->pids_max, q->v[4], sizeof(q->v[4]));
+	f[0] = (struct quota_file){pc->cpuset_cpus_set, "cpuset.cpus", "cpuset", pc->cpuset_cpus};
+	f[1] = (struct quota_file){pc->cpu_max_set, "cpu.max", "cpu", q->cpu_max};
+	f[2] = (struct quota_file){pc->cpu_weight_set, "cpu.weight", "cpu", q->v[0]};
+	f[3] = (struct quota_file){pc->memory_max_set, "memory.max", "memory", q->v[1]};
+	f[4] = (struct quota_file){pc->memory_high_set, "memory.high", "memory", q->v[2]};
+	f[5] = (struct quota_file){pc->memory_swap_max_set, "memory.swap.max", "memory", q->v[3]};
+	f[6] = (struct quota_file){pc->pids_max_set, "pids.max", "pids", q->v[4]};
+}
+
+/* Enables in PARENT each controller that a set file of F needs, once per controller. */
+static int enable_controllers(const char *parent, const struct quota_file f[NQUOTA_FILES])
+{
+	for (size_t i = 0; i < NQUOTA_FILES; i++) {
+		bool seen = false;
+		int r;
+
+		for (size_t j = 0; j < i; j++)
+			seen |= f[j].set && !strcmp(f[j].controller, f[i].controller);
+		if (f[i].set && !seen && (r = enable_controller(parent, f[i].controller)))
+			return r;
+	}
+	return 0;
+}
+
+/* Writes the set files of F into CG and logs, in one line, what it set. */
+static int write_quotas(const struct cgroup *cg, const struct quota_file f[NQUOTA_FILES])
+{
+	char summary[256];
+	size_t len = 0;
+
+	summary[0] = '\0';
+	for (size_t i = 0; i < NQUOTA_FILES; i++) {
+		int r;
+
+		if (!f[i].set)
+			continue;
+		r = cgroup_write(cg->path, f[i].file, f[i].value);
+		if (r) {
+			log_err("cgroup: cannot write \"%s\" to %s/%s: %s", f[i].value, cg->path,
+				f[i].file, strerror(-r));
+			return r;
+		}
+		if (len < sizeof(summary))
+			len += (size_t)snprintf(summary + len, sizeof(summary) - len, " %s=%s",
+						f[i].file, f[i].value);
+	}
+	log_info("cgroup: created %s,%s", cg->path, len ? summary : " no limits set");
+	return 0;
+}
+
 int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char *name)
 {
-	char cpu_max[48], v[7][24], summary[256];
-	const struct {
-		bool set;
-		const char *file, *controller;
-		const char *value;
-	} files[] = {
-	    {pc->cpuset_cpus_set, "cpuset.cpus", "cpuset", pc->cpuset_cpus},
-	    {pc->cpu_max_set, "cpu.max", "cpu", cpu_max},
-	    {pc->cpu_weight_set, "cpu.weight", "cpu", v[0]},
-	    {pc->memory_max_set, "memory.max", "memory", v[1]},
-	    {pc->memory_high_set, "memory.high", "memory", v[2]},
-	    {pc->memory_swap_max_set, "memory.swap.max", "memory", v[3]},
-	    {pc->pids_max_set, "pids.max", "pids", v[4]},
-	};
-	size_t len = 0;
+	struct quota_text text;
+	struct quota_file files[NQUOTA_FILES];
 	int r;
 
 	memset(cg, 0, sizeof(*cg));
-	cgroup_format(pc->cpu_quota_us, v[5], sizeof(v[5]));
-	cgroup_format(pc->cpu_period_us, v[6], sizeof(v[6]));
-	snprintf(cpu_max, sizeof(cpu_max), "%s %s", v[5], v[6]);
-	snprintf(v[0], sizeof(v[0]), "%u", pc->cpu_weight);
-	cgroup_format(pc->memory_max, v[1], sizeof(v[1]));
-	cgroup_format(pc->memory_high, v[2], sizeof(v[2]));
-	cgroup_format(pc->memory_swap_max, v[3], sizeof(v[3]));
-	cgroup_format(pc->pids_max, v[4], sizeof(v[4]));
-
+	quota_files(pc, &text, files);
 	if (!pc->parent || !*name || strchr(name, '/') ||
 	    (size_t)snprintf(cg->path, sizeof(cg->path), "%s/%s", pc->parent, name) >=
 		sizeof(cg->path)) {
@@ -190,37 +244,13 @@ int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char 
 		return -EINVAL;
 	}
 	r = make_parent(pc->parent);
-	if (r)
-		return r;
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		/* Each controller once, however many of its files are set. */
-		bool seen = false;
-
-		for (size_t j = 0; j < i; j++)
-			seen |= files[j].set && !strcmp(files[j].controller, files[i].controller);
-		if (files[i].set && !seen &&
-		    (r = enable_controller(pc->parent, files[i].controller)))
-			return r;
-	}
-	r = make_dir(cg, name);
-	if (r)
-		return r;
-	summary[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		if (!files[i].set)
-			continue;
-		r = cgroup_write(cg->path, files[i].file, files[i].value);
-		if (r) {
-			log_err("cgroup: cannot write \"%s\" to %s/%s: %s", files[i].value,
-				cg->path, files[i].file, strerror(-r));
-			return r;
-		}
-		if (len < sizeof(summary))
-			len += (size_t)snprintf(summary + len, sizeof(summary) - len, " %s=%s",
-						files[i].file, files[i].value);
-	}
-	log_info("cgroup: created %s,%s", cg->path, len ? summary : " no limits set");
-	return 0;
+	if (!r)
+		r = enable_controllers(pc->parent, files);
+	if (!r)
+		r = make_dir(cg, name);
+	if (!r)
+		r = write_quotas(cg, files);
+	return r;
 }
 
 int cgroup_enter(const struct cgroup *cg)

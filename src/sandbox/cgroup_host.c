@@ -162,12 +162,60 @@ static const char *const v2_fix_plain =
     "the v1 hierarchies (cgroup_no_v1=all on the kernel command line keeps v1 from holding the "
     "controllers), or use a policy without a cgroup: section";
 
+/* Why a hybrid or legacy host cannot hold the VM's cgroup, and the fix, into PB. */
+static void layout_problem(const struct cgroup_host *h, struct cgroup_problem *pb)
+{
+	const char *fs = h->paths->fs_cgroup;
+	char have[256] = "";
+
+	if (h->layout == CGROUP_LAYOUT_HYBRID && h->cgroup2[0])
+		cgroup_read(h->cgroup2, "cgroup.controllers", have, sizeof(have));
+	have[strcspn(have, "\n")] = '\0';
+	if (h->layout == CGROUP_LAYOUT_HYBRID)
+		snprintf(pb->why, sizeof(pb->why),
+			 "this host's cgroups are in the hybrid layout: cgroup v1 "
+			 "hierarchies in a tmpfs at %s, cgroup2 at %s/unified offering "
+			 "only \"%s\"",
+			 fs, fs, have);
+	else
+		snprintf(pb->why, sizeof(pb->why),
+			 "this host's cgroups are in the legacy layout: cgroup v1 "
+			 "hierarchies only, at %s",
+			 fs);
+	snprintf(pb->fix, sizeof(pb->fix), "%s", h->systemd ? v2_fix_systemd : v2_fix_plain);
+}
+
+/* Why no cgroup2 is to be found, and the fix, into PB. */
+static void no_cgroup2_problem(const struct cgroup_host *h, struct cgroup_problem *pb)
+{
+	const char *fs = h->paths->fs_cgroup;
+
+	if (h->fresh_sysfs && h->own_netns) {
+		snprintf(pb->why, sizeof(pb->why),
+			 "no cgroup2 is mounted here: %s is an empty directory of a sysfs "
+			 "mounted anew in another network namespace, as `ip netns exec` "
+			 "leaves it",
+			 fs);
+		snprintf(pb->fix, sizeof(pb->fix),
+			 "enter the namespace with `nsenter --net=/run/netns/NAME bulwark "
+			 "...` instead, which keeps the host's mounts, or run bulwark in the "
+			 "host's namespaces and let the policy's sandbox.namespaces [net] "
+			 "give the VMM one of its own");
+	} else {
+		snprintf(pb->why, sizeof(pb->why), "no cgroup2 is mounted (%s is %s)", fs,
+			 h->fresh_sysfs ? "an empty sysfs directory" : "not a cgroup file system");
+		snprintf(pb->fix, sizeof(pb->fix),
+			 "mount it (mount -t cgroup2 cgroup2 %s), or use a policy without a "
+			 "cgroup: section",
+			 fs);
+	}
+}
+
 int cgroup_host_resolve(const struct cgroup_host *h, const char *parent, char *out, size_t size,
 			struct cgroup_problem *pb)
 {
 	const char *fs = h->paths->fs_cgroup, *rel;
 	size_t fs_len = strlen(fs);
-	char have[256] = "";
 
 	if (strncmp(parent, fs, fs_len) != 0 || (parent[fs_len] != '/' && parent[fs_len] != '\0')) {
 		snprintf(pb->why, sizeof(pb->why), "the cgroup parent %s is not under %s", parent,
@@ -177,47 +225,11 @@ int cgroup_host_resolve(const struct cgroup_host *h, const char *parent, char *o
 	}
 	rel = parent + fs_len;
 	if (h->layout == CGROUP_LAYOUT_HYBRID || h->layout == CGROUP_LAYOUT_LEGACY) {
-		if (h->layout == CGROUP_LAYOUT_HYBRID && h->cgroup2[0])
-			cgroup_read(h->cgroup2, "cgroup.controllers", have, sizeof(have));
-		have[strcspn(have, "\n")] = '\0';
-		if (h->layout == CGROUP_LAYOUT_HYBRID)
-			snprintf(pb->why, sizeof(pb->why),
-				 "this host's cgroups are in the hybrid layout: cgroup v1 "
-				 "hierarchies in a tmpfs at %s, cgroup2 at %s/unified offering "
-				 "only \"%s\"",
-				 fs, fs, have);
-		else
-			snprintf(pb->why, sizeof(pb->why),
-				 "this host's cgroups are in the legacy layout: cgroup v1 "
-				 "hierarchies only, at %s",
-				 fs);
-		snprintf(pb->fix, sizeof(pb->fix), "%s",
-			 h->systemd ? v2_fix_systemd : v2_fix_plain);
+		layout_problem(h, pb);
 		return -1;
 	}
 	if (!h->cgroup2[0]) {
-		if (h->fresh_sysfs && h->own_netns) {
-			snprintf(pb->why, sizeof(pb->why),
-				 "no cgroup2 is mounted here: %s is an empty directory of a sysfs "
-				 "mounted anew in another network namespace, as `ip netns exec` "
-				 "leaves it",
-				 fs);
-			snprintf(
-			    pb->fix, sizeof(pb->fix),
-			    "enter the namespace with `nsenter --net=/run/netns/NAME bulwark "
-			    "...` instead, which keeps the host's mounts, or run bulwark in the "
-			    "host's namespaces and let the policy's sandbox.namespaces [net] "
-			    "give the VMM one of its own");
-		} else {
-			snprintf(pb->why, sizeof(pb->why), "no cgroup2 is mounted (%s is %s)", fs,
-				 h->fresh_sysfs ? "an empty sysfs directory"
-						: "not a cgroup file system");
-			snprintf(
-			    pb->fix, sizeof(pb->fix),
-			    "mount it (mount -t cgroup2 cgroup2 %s), or use a policy without a "
-			    "cgroup: section",
-			    fs);
-		}
+		no_cgroup2_problem(h, pb);
 		return -1;
 	}
 	if ((size_t)snprintf(out, size, "%s%s", h->cgroup2, rel) >= size) {
@@ -266,12 +278,30 @@ static int missing(struct cgroup_problem *pb, size_t i, const char *dir, const c
 	return -1;
 }
 
+/* Writes "+NAME" into DIR's cgroup.subtree_control; on failure says why into PB. */
+static int enable(const char *dir, const char *name, struct cgroup_problem *pb)
+{
+	char plus[16];
+	int r;
+
+	snprintf(plus, sizeof(plus), "+%s", name);
+	r = cgroup_write(dir, "cgroup.subtree_control", plus);
+	if (r) {
+		snprintf(pb->why, sizeof(pb->why),
+			 "cannot enable the %s controller in %.256s/cgroup.subtree_control: %s",
+			 name, dir, strerror(-r));
+		snprintf(pb->fix, sizeof(pb->fix), "enable it there by hand");
+		return -1;
+	}
+	return 0;
+}
+
 /* Checks, and with APPLY makes, controller I enabled in DIR's subtree_control. */
 static int prepare_one(const struct cgroup_host *h, const char *dir, size_t i, bool apply,
 		       char *done, size_t done_size, struct cgroup_problem *pb)
 {
 	const char *name = controllers[i].name;
-	char have[512], plus[16];
+	char have[512];
 	size_t len;
 	int r = cgroup_read(dir, "cgroup.subtree_control", have, sizeof(have));
 
@@ -315,18 +345,8 @@ static int prepare_one(const struct cgroup_host *h, const char *dir, size_t i, b
 		    "it holds processes, so cgroup v2 does not let it enable controllers "
 		    "for its children");
 	}
-	if (apply) {
-		snprintf(plus, sizeof(plus), "+%s", name);
-		r = cgroup_write(dir, "cgroup.subtree_control", plus);
-		if (r) {
-			snprintf(
-			    pb->why, sizeof(pb->why),
-			    "cannot enable the %s controller in %.256s/cgroup.subtree_control: %s",
-			    name, dir, strerror(-r));
-			snprintf(pb->fix, sizeof(pb->fix), "enable it there by hand");
-			return -1;
-		}
-	}
+	if (apply && enable(dir, name, pb))
+		return -1;
 	len = done ? strlen(done) : 0;
 	if (done && len < done_size)
 		snprintf(done + len, done_size - len, "%s%s in %s", len ? ", " : "", name, dir);
