@@ -307,6 +307,44 @@ static int vmm_bound(int alive)
 	return 0;
 }
 
+/* Whether bulwark applies only the rlimits here: not root, or a policy without cgroup and
+ * sandbox sections. Says which: a policy that leaves both out chose it (the built-in default does
+ * not), so that is said at debug level only, and a plain run still logs just how the VM ended. */
+static bool rlimits_only(const struct policy *p)
+{
+	if (geteuid() != 0) {
+		log_info("running as uid %u, not root: no cgroup, namespaces, jail or id change",
+			 geteuid());
+		return true;
+	}
+	if (!jail_confines(p)) {
+		log_debug(
+		    "policy %s has no cgroup, namespaces, jail or ids: no confinement as root",
+		    p->path);
+		return true;
+	}
+	return false;
+}
+
+/* The VMM's side of the fork: keeps the stop signals blocked for vm_run's signalfd, enters the
+ * cgroup (the supervisor removes it), confines itself and ties its life to the supervisor's
+ * through ALIVE_RD. */
+static bool vmm_side(const struct policy_sandbox *sb, struct cgroup *cg, sigset_t *old,
+		     const sigset_t *stop, int alive_rd)
+{
+	bool ok;
+
+	sigdelset(old, SIGCHLD);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(stop, sig) && sig != SIGCHLD)
+			sigaddset(old, sig);
+	sigprocmask(SIG_SETMASK, old, NULL);
+	cg->created = false; /* the supervisor's to remove */
+	ok = !(cg->path[0] && cgroup_enter(cg)) && !confine(sb) && !vmm_bound(alive_rd);
+	close(alive_rd);
+	return ok;
+}
+
 bool jail_enter(const struct policy *p, const char *name, void (*release)(void *), void *arg,
 		int *status)
 {
@@ -319,20 +357,8 @@ bool jail_enter(const struct policy *p, const char *name, void (*release)(void *
 	*status = 1;
 	if (jail_set_rlimits(sb))
 		return false;
-	if (geteuid() != 0) {
-		log_info("running as uid %u, not root: no cgroup, namespaces, jail or id change",
-			 geteuid());
+	if (rlimits_only(p))
 		return true;
-	}
-	if (!jail_confines(p)) {
-		/* A policy that leaves both sections out chose this (the built-in default does
-		 * not): said at debug level only, so a plain run still logs just how the VM ended.
-		 */
-		log_debug(
-		    "policy %s has no cgroup, namespaces, jail or ids: no confinement as root",
-		    p->path);
-		return true;
-	}
 	/* Without a cgroup to remove or a pid namespace to enter, no one needs to stay outside. */
 	if (!p->cgroup.parent && !(sb->namespaces & POLICY_NS_PID))
 		return confine(sb) == 0;
@@ -368,20 +394,8 @@ bool jail_enter(const struct policy *p, const char *name, void (*release)(void *
 		close(alive[1]);
 		return false;
 	}
-	/* The VMM. */
 	close(alive[1]);
-	sigdelset(&old, SIGCHLD);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(&stop, sig) && sig != SIGCHLD)
-			sigaddset(&old, sig);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	cg.created = false; /* the supervisor's to remove */
-	if ((cg.path[0] && cgroup_enter(&cg)) || confine(sb) || vmm_bound(alive[0])) {
-		close(alive[0]);
-		return false;
-	}
-	close(alive[0]);
-	return true;
+	return vmm_side(sb, &cg, &old, &stop, alive[0]);
 fail:
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (alive[0] >= 0) {
