@@ -36,7 +36,7 @@ struct config_disk {
 
 /*
  * nics[i]: a tap device served by virtio-net. Its segment (of the policy's network section) and
- * its own addresses are what the frame filter (issue 5) holds the guest to; an address is
+ * its own addresses are what virtio-net's frame filter holds the guest to; an address is
  * present when its loc's line is not 0.
  */
 struct config_nic {

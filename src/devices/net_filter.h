@@ -1,4 +1,4 @@
-/* net_filter.h: a NIC's frame filter (issue 5): anti-spoofing, segments, egress rules, audit. */
+/* net_filter.h: a NIC's frame filter for its segment: anti-spoofing, reach, egress rules, audit. */
 #ifndef BULWARK_NET_FILTER_H
 #define BULWARK_NET_FILTER_H
 

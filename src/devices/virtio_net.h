@@ -45,7 +45,7 @@ struct virtio_net_stats {
 void virtio_net_get_stats(const struct virtio_net *n, struct virtio_net_stats *s);
 
 /*
- * Puts N behind the frame filter of NIC's segment in NET (issue 5), VM naming it in the audit
+ * Puts N behind the frame filter of NIC's segment in NET, VM naming it in the audit
  * lines; before the device starts. Returns 0, -ENOENT when NET has no such segment, -ENOMEM.
  */
 int virtio_net_set_filter(struct virtio_net *n, const char *vm, const struct config_nic *nic,

@@ -63,7 +63,7 @@ enum net_count {
 	NET_COUNTS
 };
 
-/* The segment's frame filter of a NIC that names one (issue 5); absent otherwise. */
+/* The segment's frame filter of a NIC that names one; absent otherwise. */
 struct net_guard {
 	struct net_filter f;
 	struct net_audit audit;

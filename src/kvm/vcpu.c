@@ -241,8 +241,8 @@ static void *vcpu_thread(void *arg)
 int vcpu_start(struct vcpu *v, const struct sandbox_fds *fds)
 {
 	char name[16];
-	/* Issue 4: the thread confines itself (seccomp kind vcpu, no capabilities) before it runs
-	 * the guest; if it cannot, it never does. */
+	/* A vCPU runs guest code: its thread confines itself (seccomp kind vcpu, no capabilities)
+	 * before it runs the guest; if it cannot, it never does. */
 	int r = sandbox_thread_spawn(&v->thread, SANDBOX_VCPU, fds, vcpu_thread, v);
 
 	if (r)

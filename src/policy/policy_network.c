@@ -1,4 +1,4 @@
-/* policy_network.c: the policy's network: section (issue 5's schema), parsed and cross-checked. */
+/* policy_network.c: the policy's network: section, parsed and cross-checked. */
 #include "policy/policy_parse.h"
 
 #include <arpa/inet.h>

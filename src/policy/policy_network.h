@@ -1,4 +1,4 @@
-/* policy_network.h: the policy's network: section (issue 5): segments, addresses, VLANs, egress. */
+/* policy_network.h: the policy's network: section: segments, addresses, VLANs, egress. */
 #ifndef BULWARK_POLICY_NETWORK_H
 #define BULWARK_POLICY_NETWORK_H
 
@@ -61,7 +61,7 @@ struct policy_segment {
 	    loc_ethertypes, loc_egress;
 };
 
-/* network: parsed and checked here; enforced by virtio-net's filter (issue 5). */
+/* network: parsed and checked here; enforced by virtio-net's frame filter. */
 struct policy_network {
 	struct policy_segment segments[POLICY_SEGMENTS_MAX];
 	unsigned nsegments;

@@ -1,4 +1,4 @@
-/* policy_nics.c: a VM config's NICs against the policy's network segments (issue 5's schema). */
+/* policy_nics.c: a VM config's NICs against the policy's network segments. */
 #include "policy/policy_parse.h"
 
 #include <arpa/inet.h>

@@ -377,8 +377,8 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
-	/* Issue 4: every thread is running, so the vmm thread's filter can no longer be inherited;
-	 * from here it waits, tears down and holds no capabilities. */
+	/* Confined only now: every thread is running, so the vmm thread's filter can no longer be
+	 * inherited; from here it waits, tears down and holds no capabilities. */
 	r = sandbox_confine_thread(SANDBOX_VMM, &fds);
 	if (r) {
 		log_err("cannot confine the vmm thread: %s", strerror(-r));

@@ -1,5 +1,5 @@
 /* fuzz_net_filter.c: libFuzzer target: fuzzer bytes as frames through the frame filter of three
- * NICs (issue 5), both directions, every drop formatted as its audit line. */
+ * NICs, both directions, every drop formatted as its audit line. */
 #include "devices/net_filter.h"
 #include "policy/policy.h"
 #include "util/bytes.h"

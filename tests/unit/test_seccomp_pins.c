@@ -33,7 +33,7 @@ static int end_victim(pid_t pid)
 	return WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL ? WTERMSIG(status) : 0;
 }
 
-/* Issue 13: kill(2) took any pid, and the supervisor keeps CAP_KILL as uid 0. */
+/* A regression test: kill(2) once took any pid, and the supervisor keeps CAP_KILL as uid 0. */
 static void supervisor_kills_a_stranger(void)
 {
 	struct sandbox_fds fds = {0};
@@ -77,7 +77,8 @@ static void supervisor_signals_its_vmm_by_pidfd(void **state)
 	assert_int_equal(end_victim(victim), SIGTERM);
 }
 
-/* Issue 13: only openat's access mode was checked, so O_CREAT and O_TRUNC went through. */
+/* A regression test: once only openat's access mode was checked, so O_CREAT and O_TRUNC
+ * went through. */
 static void supervisor_creates_a_file(void)
 {
 	struct sandbox_fds fds = {0};
