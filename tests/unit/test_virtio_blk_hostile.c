@@ -1,5 +1,5 @@
-/* test_virtio_blk_hostile.c: virtio-blk against a hostile driver (SECURITY-TESTS.md classes 5, 6,
- * 8, 9, 14). */
+/* test_virtio_blk_hostile.c: virtio-blk against a hostile driver (docs/hostile-input.md classes 5,
+ * 6, 8, 9, 14). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* test_virtio_net.c: virtio-net over a socketpair "tap": round trips, MRG_RXBUF, stalls without
- * receive buffers, and the hostile-frame classes (SECURITY-TESTS.md 5, 6, 8, 9, 15). */
+ * receive buffers, and the hostile-frame classes (docs/hostile-input.md 5, 6, 8, 9, 15). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -121,7 +121,7 @@ static void start_refused(uint16_t size, uint64_t d, uint64_t a, uint64_t u, con
 		fail_msg("refused for \"%s\", expected \"%s\"", why, what);
 }
 
-/* SECURITY-TESTS 4: queue geometry. */
+/* Class 4: queue geometry. */
 static void test_geometry_refused(void **state)
 {
 	(void)state;
@@ -164,7 +164,7 @@ static void test_pop_empty_and_simple(void **state)
 	assert_int_equal(vq_pop(&q, &req), 0);
 }
 
-/* SECURITY-TESTS 1: a chain whose next points back into itself ends as an error, not a hang. */
+/* Class 1: a chain whose next points back into itself ends as an error, not a hang. */
 static void test_chain_loop(void **state)
 {
 	(void)state;
@@ -184,7 +184,7 @@ static void test_self_loop(void **state)
 	expect_broken("loops");
 }
 
-/* SECURITY-TESTS 2: head and next indexes past the queue size, including 0xffff. */
+/* Class 2: head and next indexes past the queue size, including 0xffff. */
 static void test_head_out_of_range(void **state)
 {
 	(void)state;
@@ -202,7 +202,7 @@ static void test_next_out_of_range(void **state)
 	expect_broken("next index");
 }
 
-/* SECURITY-TESTS 3: avail.idx jumping more than the queue size is refused, nothing is served
+/* Class 3: avail.idx jumping more than the queue size is refused, nothing is served
  * twice. */
 static void test_avail_jump(void **state)
 {
@@ -229,7 +229,7 @@ static void test_avail_wraps(void **state)
 	assert_int_equal(get16(USED + 2), (uint16_t)70000);
 }
 
-/* SECURITY-TESTS 5: addr + len overflowing or leaving guest RAM. */
+/* Class 5: addr + len overflowing or leaving guest RAM. */
 static void test_buffer_outside_ram(void **state)
 {
 	(void)state;
@@ -248,7 +248,7 @@ static void test_buffer_straddles_end(void **state)
 	expect_broken("inside guest RAM");
 }
 
-/* SECURITY-TESTS 6: one huge length, and a sum that would overflow 32 bits. */
+/* Class 6: one huge length, and a sum that would overflow 32 bits. */
 static void test_huge_length(void **state)
 {
 	(void)state;
@@ -304,7 +304,7 @@ static void test_chain_longer_than_served(void **state)
 
 #define TABLE 0x8000ULL
 
-/* SECURITY-TESTS 7: indirect tables. */
+/* Class 7: indirect tables. */
 static void test_indirect_ok(void **state)
 {
 	(void)state;
@@ -400,7 +400,7 @@ static void test_indirect_with_next(void **state)
 	expect_broken("NEXT");
 }
 
-/* SECURITY-TESTS 9: descriptors are copied once; changing them after the pop changes nothing. */
+/* Class 9: descriptors are copied once; changing them after the pop changes nothing. */
 static void test_no_double_fetch(void **state)
 {
 	(void)state;
@@ -414,7 +414,7 @@ static void test_no_double_fetch(void **state)
 	assert_int_equal(req.n_out, 1);
 }
 
-/* SECURITY-TESTS 8: a driver that never reaps: the queue holds at most size chains, nothing
+/* Class 8: a driver that never reaps: the queue holds at most size chains, nothing
  * grows, and further offers past the size are refused as a jump. */
 static void test_never_reaped(void **state)
 {
