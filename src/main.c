@@ -1,24 +1,22 @@
 /* main.c: the bulwark command line: run or validate a VM config, check a policy. */
-#include "x86/boot_files.h"
 #include "config/config.h"
 #include "host/host_check.h"
-#include "util/log.h"
 #include "net/net_cmd.h"
+#include "policy/policy.h"
 #include "sandbox/caps.h"
 #include "sandbox/jail.h"
-#include "policy/policy.h"
 #include "sandbox/seccomp.h"
+#include "util/error.h"
+#include "util/log.h"
 #include "vmm/vm.h"
 #include "vmm/vm_devices.h"
+#include "x86/boot_files.h"
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
 
 static const char usage[] =
     "usage: bulwark [--verbose] run FILE     boot the VM that FILE describes\n"

@@ -1,6 +1,7 @@
 /* net_cmd.c: `bulwark net up|down CONFIG`: a VM's taps, owned by its uid, on its bridges. */
 #include "net/net_cmd.h"
 #include "net/net_mark.h"
+#include "util/error.h"
 
 #include <cap-ng.h>
 #include <errno.h>
@@ -14,8 +15,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-#define EXIT_RUNTIME 1
 
 /* A uid or gid from sudo's environment: decimal, and not (uid_t)-1. */
 static int parse_id(const char *s, unsigned long *id)

@@ -1,0 +1,22 @@
+/* error.c: filling the one error library code returns; main.c prints it. */
+#include "util/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int bw_errorf(struct bw_error *err, enum bw_error_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->kind = kind;
+	err->key = NULL;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int bw_error_exit_status(const struct bw_error *err)
+{
+	return err->kind == BW_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
+}

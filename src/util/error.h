@@ -1,0 +1,36 @@
+/* error.h: the one error library code returns, and bulwark's exit statuses, defined once. */
+#ifndef BULWARK_ERROR_H
+#define BULWARK_ERROR_H
+
+/* Exit statuses (README, "Exit status and messages"); only main.c chooses one. */
+#define EXIT_RUNTIME 1 /* a runtime failure, or a host that cannot run the VM */
+#define EXIT_USAGE 2   /* bad arguments, a bad config or policy, a refused kernel or initrd */
+
+enum bw_error_kind {
+	BW_ERR_NONE = 0,
+	BW_ERR_CONFIG,	/* the config's or policy's fault: msg is "FILE:LINE:COLUMN: field: ..." */
+	BW_ERR_HOST,	/* this host cannot run the VM (KVM, cgroups): msg says why and the fix */
+	BW_ERR_RUNTIME, /* a call that should not fail did */
+};
+
+/*
+ * A failure on its way up to main.c, which alone prints it and picks the exit status. Library
+ * code fills it and returns -1 (or NULL); it never prints it. An empty msg means the failure
+ * was logged where it happened, by code not converted yet.
+ */
+struct bw_error {
+	enum bw_error_kind kind;
+	/* From an item's constructor (a disk, a NIC): the item's key at fault ("path", "tap"),
+	 * which the caller turns into the FILE:LINE:COLUMN of that key. NULL otherwise. */
+	const char *key;
+	char msg[512];
+};
+
+/* Fills ERR with KIND and the formatted text; returns -1, for `return bw_errorf(...)`. */
+int bw_errorf(struct bw_error *err, enum bw_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The exit status ERR calls for: EXIT_USAGE for the config's fault, else EXIT_RUNTIME. */
+int bw_error_exit_status(const struct bw_error *err);
+
+#endif
