@@ -93,7 +93,7 @@ static void row(const char *what, double ns, double copy_ns, size_t len)
 int main(int argc, char **argv)
 {
 	long iter = argc > 1 ? atol(argv[1]) : 2000000;
-	struct config_error err;
+	struct bw_error err;
 	struct config_nic nic;
 	struct policy pol;
 	struct net_filter f;

@@ -38,7 +38,7 @@ static const char usage[] =
     "Ctrl-A x quits.\n";
 
 /* The policy CFG names, else the built-in default; refused unless CFG stays within its limits. */
-static int load_policy(const struct vm_config *cfg, struct policy *pol, struct config_error *err)
+static int load_policy(const struct vm_config *cfg, struct policy *pol, struct bw_error *err)
 {
 	if (cfg->policy ? policy_load(cfg->policy, pol, err) : policy_load_default(pol, err))
 		return -1;
@@ -56,7 +56,7 @@ static int load_policy(const struct vm_config *cfg, struct policy *pol, struct c
 static int load(const char *path, struct vm_config *cfg, struct policy *pol,
 		struct boot_files *files)
 {
-	struct config_error err;
+	struct bw_error err;
 
 	if (config_load(path, cfg, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
@@ -82,7 +82,7 @@ static int cmd_validate(const char *path)
 	struct policy pol;
 	struct boot_files files;
 	struct vm_devices devs;
-	struct config_error err;
+	struct bw_error err;
 	int r = load(path, &cfg, &pol, &files);
 
 	if (r)
@@ -134,7 +134,7 @@ static int cmd_run(const char *path)
 {
 	struct vm_config cfg;
 	struct policy pol;
-	struct config_error err;
+	struct bw_error err;
 	struct vm vm;
 	int r = load(path, &cfg, &pol, NULL);
 
@@ -198,7 +198,7 @@ static int cmd_host_check(const char *path, bool json)
 	struct host_report report = {.config = path};
 	struct vm_config cfg;
 	struct policy pol;
-	struct config_error err;
+	struct bw_error err;
 	int r;
 
 	if (path) {
@@ -224,7 +224,7 @@ static int cmd_host_check(const char *path, bool json)
 static int cmd_policy_check(const char *path)
 {
 	struct policy pol;
-	struct config_error err;
+	struct bw_error err;
 
 	if (policy_load(path, &pol, &err)) {
 		fprintf(stderr, "%s\n", err.msg);

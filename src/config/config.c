@@ -126,7 +126,7 @@ static int parse_root(struct cy_parser *p, yaml_node_t *root, struct vm_config *
 }
 
 int config_parse(const char *path, const char *text, size_t len, struct vm_config *cfg,
-		 struct config_error *err)
+		 struct bw_error *err)
 {
 	struct cy_parser p;
 	struct vm_config c = {0};
@@ -143,7 +143,7 @@ int config_parse(const char *path, const char *text, size_t len, struct vm_confi
 	return 0;
 }
 
-int config_load(const char *path, struct vm_config *cfg, struct config_error *err)
+int config_load(const char *path, struct vm_config *cfg, struct bw_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;

@@ -2,6 +2,8 @@
 #ifndef BULWARK_CONFIG_H
 #define BULWARK_CONFIG_H
 
+#include "util/error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,22 +72,17 @@ struct vm_config {
 	struct config_loc loc_disks, loc_nics, loc_rng, loc_virtio_cmdline, loc_policy;
 };
 
-/* A refusal: "FILE:LINE:COLUMN: field: what was expected". */
-struct config_error {
-	char msg[512];
-};
-
 /* Parses PATH into CFG. Returns 0, or -1 with ERR filled; CFG then holds nothing to free. */
-int config_load(const char *path, struct vm_config *cfg, struct config_error *err);
+int config_load(const char *path, struct vm_config *cfg, struct bw_error *err);
 
 /* Same, from a buffer; PATH names it in messages and anchors relative paths. */
 int config_parse(const char *path, const char *text, size_t len, struct vm_config *cfg,
-		 struct config_error *err);
+		 struct bw_error *err);
 
 void config_free(struct vm_config *cfg);
 
-/* Fills ERR with "FILE:LINE:COLUMN: FIELD: " followed by the formatted text. */
-void config_errorf(struct config_error *err, const char *file, struct config_loc loc,
-		   const char *field, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Fills ERR (kind BW_ERR_CONFIG) with "FILE:LINE:COLUMN: FIELD: " and the formatted text. */
+void config_errorf(struct bw_error *err, const char *file, struct config_loc loc, const char *field,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

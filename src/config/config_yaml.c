@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void vformat(struct config_error *err, const char *file, struct config_loc loc,
+static void vformat(struct bw_error *err, const char *file, struct config_loc loc,
 		    const char *field, const char *fmt, va_list ap)
 {
 	size_t cap = sizeof(err->msg), n;
@@ -17,6 +17,8 @@ static void vformat(struct config_error *err, const char *file, struct config_lo
 
 	if (!err)
 		return;
+	err->kind = BW_ERR_CONFIG;
+	err->key = NULL;
 	if (!file)
 		file = "<config>";
 	if (loc.line)
@@ -34,8 +36,8 @@ static void vformat(struct config_error *err, const char *file, struct config_lo
 			*c = '?';
 }
 
-void config_errorf(struct config_error *err, const char *file, struct config_loc loc,
-		   const char *field, const char *fmt, ...)
+void config_errorf(struct bw_error *err, const char *file, struct config_loc loc, const char *field,
+		   const char *fmt, ...)
 {
 	va_list ap;
 

@@ -22,7 +22,7 @@ struct cy_parser {
 	const char *file; /* names the file in messages and anchors relative paths */
 	const char *text;
 	size_t len;
-	struct config_error *err;
+	struct bw_error *err;
 	yaml_parser_t yp;
 	yaml_document_t doc;
 	bool parsing, loaded; /* whether yp, doc hold something to delete */
@@ -34,11 +34,11 @@ struct cy_parser {
  * call cy_close() either way.
  */
 yaml_node_t *cy_open(struct cy_parser *p, const char *file, const char *text, size_t len,
-		     struct config_error *err);
+		     struct bw_error *err);
 void cy_close(struct cy_parser *p);
 
 /* Reads PATH whole, at most CY_FILE_MAX bytes, into *BUF (malloc'ed). Returns 0 or -1 with ERR. */
-int cy_read_file(const char *path, char **buf, size_t *len, struct config_error *err);
+int cy_read_file(const char *path, char **buf, size_t *len, struct bw_error *err);
 
 /* libyaml counts from 0, people from 1. */
 struct config_loc cy_loc(yaml_mark_t m);

@@ -81,7 +81,7 @@ static int prescan(struct cy_parser *p)
 }
 
 yaml_node_t *cy_open(struct cy_parser *p, const char *file, const char *text, size_t len,
-		     struct config_error *err)
+		     struct bw_error *err)
 {
 	yaml_node_t *root;
 
@@ -119,7 +119,7 @@ void cy_close(struct cy_parser *p)
 	p->loaded = p->parsing = false;
 }
 
-int cy_read_file(const char *path, char **buf, size_t *len, struct config_error *err)
+int cy_read_file(const char *path, char **buf, size_t *len, struct bw_error *err)
 {
 	FILE *f = path ? fopen(path, "re") : NULL;
 	int e = !path ? EINVAL : !f ? errno : 0;

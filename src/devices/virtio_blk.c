@@ -114,8 +114,7 @@ static int image_size(int fd, uint64_t *size, const char **what)
 	return -EINVAL;
 }
 
-struct virtio_blk *virtio_blk_open(const struct vm_config *cfg, unsigned i,
-				   struct config_error *err)
+struct virtio_blk *virtio_blk_open(const struct vm_config *cfg, unsigned i, struct bw_error *err)
 {
 	const struct config_disk *d = &cfg->disks[i];
 	struct flock lk = {.l_type = d->read_only ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET};

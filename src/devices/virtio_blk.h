@@ -42,8 +42,7 @@ extern const struct virtio_dev_ops virtio_blk_ops;
  * Opens disks[I] of CFG (read-only when the config says so). Returns the device, or NULL with ERR
  * naming the item ("FILE:LINE:COL: disks[0].path: cannot open ...: No such file or directory").
  */
-struct virtio_blk *virtio_blk_open(const struct vm_config *cfg, unsigned i,
-				   struct config_error *err);
+struct virtio_blk *virtio_blk_open(const struct vm_config *cfg, unsigned i, struct bw_error *err);
 
 /*
  * A device on an already open image FD of SIZE bytes (taken over, closed on failure too), for

@@ -349,7 +349,7 @@ struct virtio_net *virtio_net_new(int fd, const uint8_t mac[6])
  * for another VM (net/net_mark.h). Read over rtnetlink on the main thread before any filter or
  * jail: no thread's allowlist sees it.
  */
-static int tap_check_mark(const struct vm_config *cfg, unsigned i, int fd, struct config_error *err)
+static int tap_check_mark(const struct vm_config *cfg, unsigned i, int fd, struct bw_error *err)
 {
 	const struct config_nic *nic = &cfg->nics[i];
 	char mark[NL_ALIAS_MAX + 1], why[2 * NL_ALIAS_MAX + 256], field[32];
@@ -373,7 +373,7 @@ static int tap_check_mark(const struct vm_config *cfg, unsigned i, int fd, struc
 }
 
 struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
-				   const struct policy_network *net, struct config_error *err)
+				   const struct policy_network *net, struct bw_error *err)
 {
 	const struct config_nic *nic = &cfg->nics[i];
 	struct virtio_net *n;

@@ -24,7 +24,7 @@ extern const struct virtio_dev_ops virtio_net_ops;
  * open tap0: ...").
  */
 struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
-				   const struct policy_network *net, struct config_error *err);
+				   const struct policy_network *net, struct bw_error *err);
 
 /* A device on an already open, non-blocking FD that behaves as such a tap (taken over), for tests
  * and fuzzers: a socketpair(AF_UNIX, SOCK_SEQPACKET) carrying a virtio-net header per frame.

@@ -57,7 +57,7 @@ static const struct cy_key keys[] = {
 static const struct cy_table root_table = {keys, ARRAY_SIZE(keys), 0, 0};
 
 int policy_parse(const char *path, const char *text, size_t len, struct policy *pol,
-		 struct config_error *err)
+		 struct bw_error *err)
 {
 	struct cy_parser p;
 	struct policy c = {0};
@@ -76,7 +76,7 @@ int policy_parse(const char *path, const char *text, size_t len, struct policy *
 	return 0;
 }
 
-int policy_load(const char *path, struct policy *pol, struct config_error *err)
+int policy_load(const char *path, struct policy *pol, struct bw_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -103,7 +103,7 @@ static const char *policy_at(char *buf, size_t cap, const struct policy *pol, st
  * count is a floor (main thread, one per vCPU, one per device), so a refusal here is certain.
  */
 static int check_threads(const struct policy *pol, const struct vm_config *cfg,
-			 struct config_error *err)
+			 struct bw_error *err)
 {
 	const struct policy_cgroup *cg = &pol->cgroup;
 	unsigned devices = cfg->ndisks + cfg->nnics + (cfg->rng ? 1 : 0);
@@ -119,7 +119,7 @@ static int check_threads(const struct policy *pol, const struct vm_config *cfg,
 	return -1;
 }
 
-int policy_check_vm(const struct policy *pol, const struct vm_config *cfg, struct config_error *err)
+int policy_check_vm(const struct policy *pol, const struct vm_config *cfg, struct bw_error *err)
 {
 	const struct policy_limits *l = &pol->limits;
 	char at[320], want[32], max[32], over[32];

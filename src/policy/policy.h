@@ -105,11 +105,11 @@ struct policy {
 };
 
 /* Parses the policy file PATH into P. Returns 0, or -1 with ERR "FILE:LINE:COLUMN: field: ...". */
-int policy_load(const char *path, struct policy *p, struct config_error *err);
+int policy_load(const char *path, struct policy *p, struct bw_error *err);
 
 /* Same, from a buffer; PATH names it in messages and anchors relative paths. */
 int policy_parse(const char *path, const char *text, size_t len, struct policy *p,
-		 struct config_error *err);
+		 struct bw_error *err);
 
 #define POLICY_BUILTIN_NAME "<built-in default>" /* the default's path in messages */
 
@@ -117,14 +117,14 @@ int policy_parse(const char *path, const char *text, size_t len, struct policy *
  * The built-in strict default (policies/default.yaml, compiled in), for a config naming none.
  * In policy_builtin.c, alone with the generated text: linking the parser does not need it.
  */
-int policy_load_default(struct policy *p, struct config_error *err);
+int policy_load_default(struct policy *p, struct bw_error *err);
 
 /*
  * Whether CFG stays within P's limits. Returns 0, or -1 with ERR naming the config's field (at
  * its file:line:column), the limit and by how much it is exceeded. Also refused: a pids.max
  * below the VM's threads (at the policy's value), a NIC outside the policy's segments.
  */
-int policy_check_vm(const struct policy *p, const struct vm_config *cfg, struct config_error *err);
+int policy_check_vm(const struct policy *p, const struct vm_config *cfg, struct bw_error *err);
 
 void policy_free(struct policy *p);
 

@@ -5,7 +5,7 @@
 extern const char policy_default_yaml[];
 extern const size_t policy_default_yaml_len;
 
-int policy_load_default(struct policy *p, struct config_error *err)
+int policy_load_default(struct policy *p, struct bw_error *err)
 {
 	return policy_parse(POLICY_BUILTIN_NAME, policy_default_yaml, policy_default_yaml_len, p,
 			    err);

@@ -81,7 +81,7 @@ const char *policy_cidr_str(char buf[64], const struct policy_cidr *c);
  * at the config's nics[i] field; POLICY names the policy file in the message.
  */
 int policy_check_nics(const struct policy_network *net, const char *policy,
-		      const struct vm_config *cfg, struct config_error *err);
+		      const struct vm_config *cfg, struct bw_error *err);
 
 /* Whether address ADDR (FAMILY 4 or 6, network byte order) lies in C. */
 bool policy_cidr_contains(const struct policy_cidr *c, int family, const uint8_t *addr);

@@ -36,7 +36,7 @@ static bool in_segment(const struct policy_segment *sg, int family, const uint8_
 
 /* Refuses nics[I].ADDR (FAMILY) unless it lies in SG's ranges. */
 static int check_addr(const struct policy_segment *sg, const struct vm_config *cfg, unsigned i,
-		      int family, struct config_error *err)
+		      int family, struct bw_error *err)
 {
 	const struct config_nic *nic = &cfg->nics[i];
 	const uint8_t *addr = family == 4 ? nic->ipv4 : nic->ipv6;
@@ -58,7 +58,7 @@ static int check_addr(const struct policy_segment *sg, const struct vm_config *c
 }
 
 int policy_check_nics(const struct policy_network *net, const char *policy,
-		      const struct vm_config *cfg, struct config_error *err)
+		      const struct vm_config *cfg, struct bw_error *err)
 {
 	char field[CY_FIELD_MAX], list[256];
 

@@ -43,7 +43,7 @@ const struct jail_ns jail_namespaces[JAIL_NAMESPACES] = {
     {POLICY_NS_PID, CLONE_NEWPID, "pid"},
 };
 
-int jail_check(const struct policy *p, struct config_error *err)
+int jail_check(const struct policy *p, struct bw_error *err)
 {
 	const struct policy_sandbox *sb = &p->sandbox;
 

@@ -19,7 +19,7 @@ extern const struct jail_ns jail_namespaces[JAIL_NAMESPACES];
 
 /* Whether P's cgroup and sandbox sections hang together (a jail directory needs the mount
  * namespace, say). Returns 0, or -1 with ERR naming the policy's field (exit 2). */
-int jail_check(const struct policy *p, struct config_error *err);
+int jail_check(const struct policy *p, struct bw_error *err);
 
 /*
  * As root with a cgroup section. APPLY false, before anything is opened: finds P's cgroup parent

@@ -122,7 +122,7 @@ static int load_guest(struct vm *vm)
 /* Step 2 of main's order: every host resource, opened while privileged and outside any jail. */
 int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net)
 {
-	struct config_error err;
+	struct bw_error err;
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
@@ -161,7 +161,7 @@ int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_netw
 int vm_open_kvm(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct config_error err;
+	struct bw_error err;
 	const char *why = "";
 	/* The system fd only: the VM itself belongs to whichever process creates it. */
 	int r = kvm_open(&vm->kvm, "/dev/kvm", &why);

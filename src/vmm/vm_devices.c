@@ -47,7 +47,7 @@ static void add(struct vm_devices *vd, const struct virtio_dev_ops *ops, void *d
 /* The config's command line plus " virtio_mmio.device=<size>@<base>:<gsi>" per device, for
  * kernels built with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES (Debian's is not: it reads the DSDT). */
 static int build_cmdline(struct vm_devices *vd, const struct vm_config *cfg, size_t cmdline_max,
-			 struct config_error *err)
+			 struct bw_error *err)
 {
 	size_t len = (size_t)snprintf(vd->cmdline, sizeof(vd->cmdline), "%s", cfg->cmdline);
 	size_t limit = cmdline_max < CONFIG_CMDLINE_MAX ? cmdline_max : CONFIG_CMDLINE_MAX;
@@ -67,7 +67,7 @@ static int build_cmdline(struct vm_devices *vd, const struct vm_config *cfg, siz
 }
 
 int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg,
-		    const struct policy_network *net, size_t cmdline_max, struct config_error *err)
+		    const struct policy_network *net, size_t cmdline_max, struct bw_error *err)
 {
 	memset(vd, 0, sizeof(*vd));
 	for (unsigned i = 0; i < cfg->ndisks && i < CONFIG_DISKS_MAX; i++) {

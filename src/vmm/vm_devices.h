@@ -43,7 +43,7 @@ struct vm_devices {
  * what was opened either way: vm_devices_destroy() frees it.
  */
 int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg,
-		    const struct policy_network *net, size_t cmdline_max, struct config_error *err);
+		    const struct policy_network *net, size_t cmdline_max, struct bw_error *err);
 
 /* Puts each device's window on MMIO, its QueueNotify on ioeventfds and its interrupt on an irqfd.
  * Returns 0, or -errno with WHY naming the step (already past the device names in the log). */

@@ -48,7 +48,7 @@ fail:
 	return -1;
 }
 
-int boot_files_open(const struct vm_config *cfg, struct boot_files *f, struct config_error *err)
+int boot_files_open(const struct vm_config *cfg, struct boot_files *f, struct bw_error *err)
 {
 	const char *why;
 	int r;

@@ -20,7 +20,7 @@ struct boot_files {
  * Opens and maps the kernel and initrd of CFG and plans their place in its memory. Returns 0, or
  * -1 with ERR as "CONFIG:LINE:COLUMN: kernel: FILE: reason".
  */
-int boot_files_open(const struct vm_config *cfg, struct boot_files *f, struct config_error *err);
+int boot_files_open(const struct vm_config *cfg, struct boot_files *f, struct bw_error *err);
 void boot_files_close(struct boot_files *f);
 
 #endif

@@ -149,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		signal(SIGPIPE, SIG_IGN);
 		log_set_level(LOG_ERROR);
-		if (policy_parse("p.yaml", policy, strlen(policy), &pol, &(struct config_error){0}))
+		if (policy_parse("p.yaml", policy, strlen(policy), &pol, &(struct bw_error){0}))
 			abort();
 	}
 	n = data[3] % SCRIPT_MAX;

@@ -50,7 +50,7 @@ static void nic(struct net_filter *f, const struct policy_network *net, const ch
 static void init(void)
 {
 	static struct policy pol;
-	struct config_error err;
+	struct bw_error err;
 
 	log_set_level(LOG_ERROR);
 	if (policy_parse("p.yaml", policy, strlen(policy), &pol, &err))

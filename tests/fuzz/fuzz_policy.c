@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	size_t plen = nul ? (size_t)(nul - text) : size;
 	struct policy pol;
 	struct vm_config cfg;
-	struct config_error err;
+	struct bw_error err;
 
 	if (!sink && !(sink = fopen("/dev/null", "we")))
 		abort();

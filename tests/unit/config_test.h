@@ -16,7 +16,7 @@
 #include "config/config.h"
 
 static struct vm_config cfg;
-static struct config_error err;
+static struct bw_error err;
 
 static inline int parse_as(const char *path, const char *text)
 {

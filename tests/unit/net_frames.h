@@ -55,7 +55,7 @@ static inline struct config_nic make_nic(const char *seg, const char *v4, const 
 /* Parses NET_POLICY into pol and builds web, db and bare. */
 static inline int net_setup(void **state)
 {
-	struct config_error err;
+	struct bw_error err;
 	struct config_nic nic;
 
 	(void)state;

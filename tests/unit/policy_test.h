@@ -20,7 +20,7 @@
 #define LIMITS "limits:\n  vcpus_max: 4\n  memory_max: 1GiB\n"
 
 static struct policy pol;
-static struct config_error err;
+static struct bw_error err;
 
 static inline int parse_policy(const char *text)
 {

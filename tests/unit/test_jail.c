@@ -72,7 +72,7 @@ static void log_end(void)
 
 static void test_check_contradictions(void **state)
 {
-	struct config_error err;
+	struct bw_error err;
 
 	(void)state;
 	assert_int_equal(jail_check(&pol, &err), 0); /* nothing asked, nothing contradicts */

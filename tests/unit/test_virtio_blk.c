@@ -263,7 +263,7 @@ static void read_only_offers_ro_and_still_reads(void **state)
 struct open_case {
 	char dir[64], path[96];
 	struct vm_config cfg;
-	struct config_error err;
+	struct bw_error err;
 };
 
 static void open_prepare(struct open_case *c, off_t size, bool read_only)

@@ -945,7 +945,7 @@ static void test_tap_gone(void **state)
 static void test_open_errors(void **state)
 {
 	struct vm_config cfg = {.path = "vm.yaml", .nnics = 2};
-	struct config_error err = {{0}};
+	struct bw_error err = {0};
 
 	(void)state;
 	snprintf(cfg.nics[1].tap, sizeof(cfg.nics[1].tap), "bwnosuch%d", (int)getpid() % 1000);

@@ -16,7 +16,7 @@
 
 static struct vm_config cfg;
 static struct vm_devices vd;
-static struct config_error err;
+static struct bw_error err;
 static char cmdline[] = "console=ttyS0 pci=off";
 static char path[] = "vm.yaml";
 
