@@ -37,6 +37,20 @@ static const char usage[] =
     "check: 0 when this host can run it, 1 when it cannot. On an interactive console,\n"
     "Ctrl-A x quits.\n";
 
+/*
+ * The one place an error is printed: a config's refusal as its bare FILE:LINE:COLUMN line, the
+ * rest as a log line (unless it was logged where it happened). Returns the exit status it calls
+ * for: 2 for the config's or policy's fault, 1 for the host's or a runtime failure.
+ */
+static int print_error(const struct bw_error *err)
+{
+	if (err->kind == BW_ERR_CONFIG)
+		fprintf(stderr, "%s\n", err->msg);
+	else if (err->msg[0])
+		log_err("%s", err->msg);
+	return err->kind == BW_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
 /* The policy CFG names, else the built-in default; refused unless CFG stays within its limits. */
 static int load_policy(const struct vm_config *cfg, struct policy *pol, struct bw_error *err)
 {
@@ -51,27 +65,23 @@ static int load_policy(const struct vm_config *cfg, struct policy *pol, struct b
 
 /*
  * Loads the config and its policy, checks one against the other, then opens the boot files:
- * nothing is opened for a VM its policy refuses. Prints the refusal and returns 2 on failure.
+ * nothing is opened for a VM its policy refuses. Prints the refusal and returns its exit status.
  */
 static int load(const char *path, struct vm_config *cfg, struct policy *pol,
 		struct boot_files *files)
 {
 	struct bw_error err;
 
-	if (config_load(path, cfg, &err)) {
-		fprintf(stderr, "%s\n", err.msg);
-		return EXIT_USAGE;
-	}
+	if (config_load(path, cfg, &err))
+		return print_error(&err);
 	if (load_policy(cfg, pol, &err)) {
-		fprintf(stderr, "%s\n", err.msg);
 		config_free(cfg);
-		return EXIT_USAGE;
+		return print_error(&err);
 	}
 	if (files && boot_files_open(cfg, files, &err)) {
-		fprintf(stderr, "%s\n", err.msg);
 		policy_free(pol);
 		config_free(cfg);
-		return EXIT_USAGE;
+		return print_error(&err);
 	}
 	return 0;
 }
@@ -90,10 +100,10 @@ static int cmd_validate(const char *path)
 	/* Images and taps too, as run would open them (and close them again): a missing image, a
 	 * locked one or a tap that will not open fails here, not at the next boot. */
 	r = vm_devices_open(&devs, &cfg, &pol.network, files.plan.cmdline_max, &err);
+	if (r)
+		r = print_error(&err);
 	vm_devices_destroy(&devs);
 	if (r) {
-		if (r == EXIT_USAGE)
-			fprintf(stderr, "%s\n", err.msg);
 		boot_files_close(&files);
 		policy_free(&pol);
 		config_free(&cfg);
@@ -142,14 +152,13 @@ static int cmd_run(const char *path)
 		return r;
 	log_set_vm_name(cfg.name);
 	if (jail_check(&pol, &err)) {
-		fprintf(stderr, "%s\n", err.msg);
 		policy_free(&pol);
 		config_free(&cfg);
-		return EXIT_USAGE;
+		return print_error(&err);
 	}
 	/* The config's own files first: a bad kernel, image or tap is the config's fault (exit
 	 * 2) whatever the host. All of it privileged and outside any jail. */
-	r = vm_open(&vm, &cfg, &pol.network);
+	r = vm_open(&vm, &cfg, &pol.network, &err) ? print_error(&err) : 0;
 	/* Then the host, before anything is written or created: its cgroups (a host that cannot
 	 * give the policy its cgroup is refused as it was found)... */
 	if (r == 0 && jail_prepare_cgroup(&pol, false))
@@ -159,17 +168,14 @@ static int cmd_run(const char *path)
 	if (r == 0 && sandbox_prepare(pol.sandbox.seccomp))
 		r = EXIT_RUNTIME;
 	/* ...and KVM, which must run a test guest before any vCPU of ours exists. */
-	if (r == 0)
-		r = vm_open_kvm(&vm);
+	if (r == 0 && vm_open_kvm(&vm, &err))
+		r = print_error(&err);
 	/* Only then the controllers the cgroup needs, the jail (which may fork: the supervisor
 	 * returns here with its verdict), and the VM itself, in the process that runs it. */
 	if (r == 0 && jail_prepare_cgroup(&pol, true))
 		r = EXIT_RUNTIME;
-	if (r == 0 && jail_enter(&pol, cfg.name, release_vm, &vm, &r)) {
-		r = vm_create(&vm);
-		if (r == 0)
-			r = vm_run(&vm);
-	}
+	if (r == 0 && jail_enter(&pol, cfg.name, release_vm, &vm, &r))
+		r = vm_create(&vm, &err) ? print_error(&err) : vm_run(&vm);
 	vm_destroy(&vm);
 	policy_free(&pol);
 	config_free(&cfg);
@@ -206,7 +212,9 @@ static int cmd_host_check(const char *path, bool json)
 		if (r)
 			return r;
 	} else if (policy_load_default(&pol, &err)) {
-		fprintf(stderr, "%s\n", err.msg);
+		/* The built-in policy is the binary's, not the user's: refusing it is no bad
+		 * config. */
+		print_error(&err);
 		return EXIT_RUNTIME;
 	}
 	env.euid = geteuid();
@@ -221,15 +229,38 @@ static int cmd_host_check(const char *path, bool json)
 	return r;
 }
 
+/* `host check`'s own arguments, ARGV[0 .. ARGC): [--json] [FILE], in any order. */
+static int cmd_host_check_args(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool json = false, bad = false;
+
+	for (int a = 0; a < argc && !bad; a++) {
+		if (!strcmp(argv[a], "--json"))
+			json = true;
+		else if (argv[a][0] == '-')
+			bad = fprintf(stderr, "bulwark: host check: unknown option %s\n", argv[a]) >
+			      0;
+		else if (path)
+			bad = fprintf(stderr,
+				      "bulwark: host check: one config at most, got %s and %s\n",
+				      path, argv[a]) > 0;
+		else
+			path = argv[a];
+	}
+	if (!bad)
+		return cmd_host_check(path, json);
+	fputs(usage, stderr);
+	return EXIT_USAGE;
+}
+
 static int cmd_policy_check(const char *path)
 {
 	struct policy pol;
 	struct bw_error err;
 
-	if (policy_load(path, &pol, &err)) {
-		fprintf(stderr, "%s\n", err.msg);
-		return EXIT_USAGE;
-	}
+	if (policy_load(path, &pol, &err))
+		return print_error(&err);
 	policy_print(&pol, stdout);
 	policy_free(&pol);
 	/* The allowlists are built in; a broken one fails the build, so this is belt and braces. */
@@ -270,30 +301,8 @@ int main(int argc, char **argv)
 		return cmd_run(argv[i + 1]);
 	if (i + 2 == argc && !strcmp(argv[i], "validate"))
 		return cmd_validate(argv[i + 1]);
-	if (i + 2 <= argc && !strcmp(argv[i], "host") && !strcmp(argv[i + 1], "check")) {
-		const char *path = NULL;
-		bool json = false, bad = false;
-
-		for (int a = i + 2; a < argc && !bad; a++) {
-			if (!strcmp(argv[a], "--json"))
-				json = true;
-			else if (argv[a][0] == '-')
-				bad = fprintf(stderr, "bulwark: host check: unknown option %s\n",
-					      argv[a]) > 0;
-			else if (path)
-				bad =
-				    fprintf(
-					stderr,
-					"bulwark: host check: one config at most, got %s and %s\n",
-					path, argv[a]) > 0;
-			else
-				path = argv[a];
-		}
-		if (!bad)
-			return cmd_host_check(path, json);
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
+	if (i + 2 <= argc && !strcmp(argv[i], "host") && !strcmp(argv[i + 1], "check"))
+		return cmd_host_check_args(argc - i - 2, argv + i + 2);
 	if (i + 3 == argc && !strcmp(argv[i], "policy") && !strcmp(argv[i + 1], "check"))
 		return cmd_policy_check(argv[i + 2]);
 	if (i + 3 == argc && !strcmp(argv[i], "net") &&

@@ -12,7 +12,8 @@
 static void vformat(struct bw_error *err, const char *file, struct config_loc loc,
 		    const char *field, const char *fmt, va_list ap)
 {
-	size_t cap = sizeof(err->msg), n;
+	/* 512 bytes, as config messages have always been cut */
+	size_t cap = sizeof(err->msg) < 512 ? sizeof(err->msg) : 512, n;
 	int r;
 
 	if (!err)

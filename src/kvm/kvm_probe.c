@@ -381,7 +381,7 @@ const char *kvm_probe_fix(const struct kvm_probe *p, const char *module)
 	       "virtualization may be off or broken (kvm_intel nested=1, kvm_amd nested=1)";
 }
 
-int kvm_probe_check(int dev_fd)
+int kvm_probe_check(int dev_fd, struct bw_error *err)
 {
 	char modules[64], line[512];
 	struct kvm_probe p;
@@ -393,6 +393,5 @@ int kvm_probe_check(int dev_fd)
 	}
 	kvm_vendor_modules("/sys/module", modules, sizeof(modules));
 	kvm_probe_describe(&p, modules, KVM_PROBE_BOUND_MS, line, sizeof(line));
-	log_err("%s; %s", line, kvm_probe_fix(&p, modules));
-	return -1;
+	return bw_errorf(err, BW_ERR_HOST, "%s; %s", line, kvm_probe_fix(&p, modules));
 }

@@ -2,6 +2,8 @@
 #ifndef BULWARK_KVM_PROBE_H
 #define BULWARK_KVM_PROBE_H
 
+#include "util/error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,10 +41,10 @@ struct kvm_probe {
 int kvm_probe_run(int dev_fd, unsigned bound_ms, struct kvm_probe *p);
 
 /*
- * kvm_probe_run() for `bulwark run`: logs one error line naming the module and the cause, and
- * the fix, when DEV_FD cannot run a guest (returns -1); the probe's cost at debug level (0).
+ * kvm_probe_run() for `bulwark run`: when DEV_FD cannot run a guest, returns -1 with ERR (kind
+ * BW_ERR_HOST) naming the module, the cause and the fix; else 0, the probe's cost at debug level.
  */
-int kvm_probe_check(int dev_fd);
+int kvm_probe_check(int dev_fd, struct bw_error *err);
 
 /*
  * The KVM vendor modules loaded under SYS_MODULE (normally "/sys/module"): "kvm_intel",

@@ -15,8 +15,3 @@ int bw_errorf(struct bw_error *err, enum bw_error_kind kind, const char *fmt, ..
 	va_end(ap);
 	return -1;
 }
-
-int bw_error_exit_status(const struct bw_error *err)
-{
-	return err->kind == BW_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
-}

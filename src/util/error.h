@@ -23,14 +23,11 @@ struct bw_error {
 	/* From an item's constructor (a disk, a NIC): the item's key at fault ("path", "tap"),
 	 * which the caller turns into the FILE:LINE:COLUMN of that key. NULL otherwise. */
 	const char *key;
-	char msg[512];
+	char msg[1024]; /* as long as a log line */
 };
 
 /* Fills ERR with KIND and the formatted text; returns -1, for `return bw_errorf(...)`. */
 int bw_errorf(struct bw_error *err, enum bw_error_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* The exit status ERR calls for: EXIT_USAGE for the config's fault, else EXIT_RUNTIME. */
-int bw_error_exit_status(const struct bw_error *err);
 
 #endif

@@ -120,9 +120,9 @@ static int load_guest(struct vm *vm)
 }
 
 /* Step 2 of main's order: every host resource, opened while privileged and outside any jail. */
-int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net)
+int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net,
+	    struct bw_error *err)
 {
-	struct bw_error err;
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
@@ -130,38 +130,29 @@ int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_netw
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->serial_drained_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->stop_fd < 0 || vm->serial_drained_fd < 0) {
-		log_err("eventfd: %s", strerror(errno));
-		return 1;
-	}
+	if (vm->stop_fd < 0 || vm->serial_drained_fd < 0)
+		return bw_errorf(err, BW_ERR_RUNTIME, "eventfd: %s", strerror(errno));
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 
 	/* Bad boot files are the config's fault: refuse them before touching KVM. */
-	if (boot_files_open(cfg, &vm->files, &err)) {
-		fprintf(stderr, "%s\n", err.msg);
-		return 2;
-	}
+	if (boot_files_open(cfg, &vm->files, err))
+		return -1;
 	/* So are missing images and taps: devices open before KVM too. */
-	r = vm_devices_open(&vm->devs, cfg, net, vm->files.plan.cmdline_max, &err);
-	if (r == 2)
-		fprintf(stderr, "%s\n", err.msg);
-	if (r)
-		return r;
+	if (vm_devices_open(&vm->devs, cfg, net, vm->files.plan.cmdline_max, err))
+		return -1;
 	/* Here, unconfined: the console's private stdout and its timer need open and timerfd_*,
 	 * which no confined thread may call. */
 	r = console_out_open(&vm->console, STDOUT_FILENO);
-	if (r) {
-		log_err("cannot set up the console's output: %s", strerror(-r));
-		return 1;
-	}
+	if (r)
+		return bw_errorf(err, BW_ERR_RUNTIME, "cannot set up the console's output: %s",
+				 strerror(-r));
 	return 0;
 }
 
-int vm_open_kvm(struct vm *vm)
+int vm_open_kvm(struct vm *vm, struct bw_error *err)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct bw_error err;
 	const char *why = "";
 	/* The system fd only: the VM itself belongs to whichever process creates it. */
 	int r = kvm_open(&vm->kvm, "/dev/kvm", &why);
@@ -170,62 +161,54 @@ int vm_open_kvm(struct vm *vm)
 		char modules[64];
 
 		kvm_vendor_modules("/sys/module", modules, sizeof(modules));
-		log_err("/dev/kvm: %s: %s%s%s%s; %s", why, strerror(-r), *modules ? " (" : "",
-			modules, *modules ? " loaded)" : "", kvm_device_fix(modules, -r));
-		return 1;
+		return bw_errorf(err, BW_ERR_HOST, "/dev/kvm: %s: %s%s%s%s; %s", why, strerror(-r),
+				 *modules ? " (" : "", modules, *modules ? " loaded)" : "",
+				 kvm_device_fix(modules, -r));
 	}
 	/* Before any vCPU of ours runs: a KVM that cannot run a guest (kvm_pvm runs only PVM
 	 * kernels) would spin in KVM_RUN for ever. */
-	if (kvm_probe_check(vm->kvm.dev_fd))
-		return 1;
+	if (kvm_probe_check(vm->kvm.dev_fd, err))
+		return -1;
 	if (cfg->vcpus > vm->kvm.max_vcpus) {
-		config_errorf(&err, cfg->path, cfg->loc_vcpus, "vcpus",
+		config_errorf(err, cfg->path, cfg->loc_vcpus, "vcpus",
 			      "expected at most %u (KVM's limit on this host), got %u",
 			      vm->kvm.max_vcpus, cfg->vcpus);
-		fprintf(stderr, "%s\n", err.msg);
-		return 2;
+		return -1;
 	}
 	return 0;
 }
 
 /* Step 5: the VM itself, in the process (and jail) that runs it. KVM binds a VM to the mm of
  * the process that creates it, so nothing here may happen before the jail's fork. */
-int vm_create(struct vm *vm)
+int vm_create(struct vm *vm, struct bw_error *err)
 {
 	const struct vm_config *cfg = vm->cfg;
 	const char *why = "";
 	int r = gmem_init(&vm->mem, cfg->memory);
 
-	if (r) {
-		log_err("cannot allocate %llu MiB of guest memory: %s",
-			(unsigned long long)(cfg->memory >> 20), strerror(-r));
-		return 1;
-	}
+	/* The vCPUs' own failures are still logged where they happen: nothing more to say. */
+	*err = (struct bw_error){.kind = BW_ERR_RUNTIME};
+	if (r)
+		return bw_errorf(err, BW_ERR_RUNTIME,
+				 "cannot allocate %llu MiB of guest memory: %s",
+				 (unsigned long long)(cfg->memory >> 20), strerror(-r));
 	r = kvm_create_vm(&vm->kvm, &vm->mem, &why);
-	if (r) {
-		log_err("%s: %s", why, strerror(-r));
-		return 1;
-	}
+	if (r)
+		return bw_errorf(err, BW_ERR_RUNTIME, "%s: %s", why, strerror(-r));
 	r = setup_devices(vm);
-	if (r) {
-		log_err("cannot register devices: %s", strerror(-r));
-		return 1;
-	}
-	if (vm_devices_attach(&vm->devs, &vm->kvm, &vm->mmio, &vm->mem, &why))
-		return 1; /* logged with the device's name */
+	if (r)
+		return bw_errorf(err, BW_ERR_RUNTIME, "cannot register devices: %s", strerror(-r));
+	if (vm_devices_attach(&vm->devs, &vm->kvm, &vm->mmio, &vm->mem, err))
+		return -1;
 	vm->vcpus = calloc(cfg->vcpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus) {
-		log_err("out of memory");
-		return 1;
-	}
+	if (!vm->vcpus)
+		return bw_errorf(err, BW_ERR_RUNTIME, "out of memory");
 	vm->nvcpus = cfg->vcpus;
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vm->vcpus[i].fd = -1;
 	r = load_guest(vm);
-	if (r) {
-		log_err("cannot load the guest: %s", strerror(-r));
-		return 1;
-	}
+	if (r)
+		return bw_errorf(err, BW_ERR_RUNTIME, "cannot load the guest: %s", strerror(-r));
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		r = vcpu_create(&vm->vcpus[i], vm, i, vm->files.plan.entry, BOOT_ZERO_PAGE_ADDR, &why);
 		if (r) {

@@ -48,26 +48,28 @@ struct vm {
 
 /*
  * Opens every host resource CFG names, while privileged and outside any jail: maps and checks
- * the boot files, opens disk images and taps. Returns 0, 2 for a refused config or boot file
- * (already reported as FILE:LINE:COLUMN), or 1 for a runtime failure (already logged). NET: the
- * policy's network section, for the NICs' frame filters. vm_destroy() releases what it opened,
- * whatever it returns.
+ * the boot files, opens disk images and taps. Returns 0, or -1 with ERR filled: a refused config
+ * or boot file (BW_ERR_CONFIG, FILE:LINE:COLUMN) or a runtime failure. NET: the policy's network
+ * section, for the NICs' frame filters. vm_destroy() releases what it opened, whatever it returns.
  */
-int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net);
+int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net,
+	    struct bw_error *err);
 
 /*
  * Then /dev/kvm (the system fd only), its capabilities, and whether it runs a guest at all (the
- * probe: before any vCPU of the VM exists). Returns 0, 1 for a KVM that cannot be used here
- * (logged with the module and the fix), or 2 for more vCPUs than KVM allows (FILE:LINE:COLUMN).
+ * probe: before any vCPU of the VM exists). Returns 0, or -1 with ERR filled: a KVM that cannot be
+ * used here (BW_ERR_HOST, with the module and the fix) or more vCPUs than KVM allows
+ * (BW_ERR_CONFIG, FILE:LINE:COLUMN).
  */
-int vm_open_kvm(struct vm *vm);
+int vm_open_kvm(struct vm *vm, struct bw_error *err);
 
 /*
  * Creates the VM on what vm_open() opened: KVM_CREATE_VM, RAM and its memory slots, devices,
  * vCPUs, the loaded kernel. Call it in the process that will run the VM, after any fork.
- * Returns 0 or 1 (already logged).
+ * Returns 0, or nonzero with ERR filled (BW_ERR_RUNTIME; its msg empty when a vCPU's failure was
+ * logged already).
  */
-int vm_create(struct vm *vm);
+int vm_create(struct vm *vm, struct bw_error *err);
 
 /* Runs the vCPUs until the VM stops; returns bulwark's exit status (0 for a guest-requested stop). */
 int vm_run(struct vm *vm);

@@ -61,7 +61,7 @@ static int build_cmdline(struct vm_devices *vd, const struct vm_config *cfg, siz
 			      "with a virtio_mmio.device= entry for each of the %u devices the "
 			      "command line would be %zu bytes; the kernel takes %zu",
 			      vd->n, len, limit);
-		return 2;
+		return -1;
 	}
 	return 0;
 }
@@ -74,23 +74,21 @@ int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg,
 		struct virtio_blk *b = virtio_blk_open(cfg, i, err);
 
 		if (!b)
-			return 2;
+			return -1;
 		add(vd, &virtio_blk_ops, b, "blk", (int)i);
 	}
 	for (unsigned i = 0; i < cfg->nnics && i < CONFIG_NICS_MAX; i++) {
 		struct virtio_net *n = virtio_net_open(cfg, i, net, err);
 
 		if (!n)
-			return 2;
+			return -1;
 		add(vd, &virtio_net_ops, n, "net", (int)i);
 	}
 	if (cfg->rng) {
 		struct virtio_rng *r = virtio_rng_new();
 
-		if (!r) {
-			log_err("rng: out of memory");
-			return 1;
-		}
+		if (!r)
+			return bw_errorf(err, BW_ERR_RUNTIME, "rng: out of memory");
 		add(vd, &virtio_rng_ops, r, "rng", -1);
 	}
 	return build_cmdline(vd, cfg, cmdline_max, err);
@@ -128,13 +126,15 @@ static int attach_one(struct vm_virtio *d, const struct kvm *kvm, struct bus *mm
 }
 
 int vm_devices_attach(struct vm_devices *vd, const struct kvm *kvm, struct bus *mmio,
-		      const struct guest_mem *mem, const char **why)
+		      const struct guest_mem *mem, struct bw_error *err)
 {
 	for (unsigned i = 0; i < vd->n; i++) {
-		int r = attach_one(&vd->d[i], kvm, mmio, mem, why);
+		const char *why = "";
+		int r = attach_one(&vd->d[i], kvm, mmio, mem, &why);
 
 		if (r) {
-			log_err("%s: %s: %s", vd->d[i].name, *why, strerror(-r));
+			bw_errorf(err, BW_ERR_RUNTIME, "%s: %s: %s", vd->d[i].name, why,
+				  strerror(-r));
 			return r;
 		}
 	}

@@ -38,17 +38,17 @@ struct vm_devices {
 /*
  * Opens every device CFG names (images, taps, the entropy source) and places each at its window
  * and interrupt; runs before /dev/kvm is touched. NET: the policy's network section, whose
- * segments the NICs' frame filters enforce (NULL: none). CMDLINE_MAX is the kernel's limit. Returns 0,
- * 2 with ERR filled for a config refusal, or 1 for a runtime failure (already logged). VD holds
- * what was opened either way: vm_devices_destroy() frees it.
+ * segments the NICs' frame filters enforce (NULL: none). CMDLINE_MAX is the kernel's limit.
+ * Returns 0, or -1 with ERR filled: a config refusal (FILE:LINE:COLUMN) or a runtime failure.
+ * VD holds what was opened either way: vm_devices_destroy() frees it.
  */
 int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg,
 		    const struct policy_network *net, size_t cmdline_max, struct bw_error *err);
 
 /* Puts each device's window on MMIO, its QueueNotify on ioeventfds and its interrupt on an irqfd.
- * Returns 0, or -errno with WHY naming the step (already past the device names in the log). */
+ * Returns 0, or -errno with ERR naming the device and the step. */
 int vm_devices_attach(struct vm_devices *vd, const struct kvm *kvm, struct bus *mmio,
-		      const struct guest_mem *mem, const char **why);
+		      const struct guest_mem *mem, struct bw_error *err);
 
 /* Adds the devices to the ACPI DSDT description in P. */
 void vm_devices_describe(const struct vm_devices *vd, struct acpi_platform *p);
