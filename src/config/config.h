@@ -81,6 +81,13 @@ int config_parse(const char *path, const char *text, size_t len, struct vm_confi
 
 void config_free(struct vm_config *cfg);
 
+/*
+ * ERR, from the constructor of disks[I] or nics[I] (bw_item_errorf()), as the config's refusal:
+ * "FILE:LINE:COLUMN: disks[I].KEY: " and its text, at the location of the item's KEY.
+ */
+void config_disk_error(const struct vm_config *cfg, unsigned i, struct bw_error *err);
+void config_nic_error(const struct vm_config *cfg, unsigned i, struct bw_error *err);
+
 /* Fills ERR (kind BW_ERR_CONFIG) with "FILE:LINE:COLUMN: FIELD: " and the formatted text. */
 void config_errorf(struct bw_error *err, const char *file, struct config_loc loc, const char *field,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -236,3 +236,33 @@ void config_devices_defaults(struct vm_config *cfg)
 					    (uint8_t)(h >> 8), (uint8_t)h, (uint8_t)i},
 			       6);
 }
+
+/* ERR's text again, as "FILE:LINE:COLUMN: ITEMS[I].KEY: text" at LOC. */
+static void item_error(const struct vm_config *cfg, const char *items, unsigned i,
+		       struct config_loc loc, struct bw_error *err)
+{
+	char field[48], msg[sizeof(err->msg)];
+
+	snprintf(field, sizeof(field), "%s[%u].%s", items, i, err->key);
+	memcpy(msg, err->msg, sizeof(msg));
+	config_errorf(err, cfg->path, loc, field, "%s", msg);
+}
+
+void config_disk_error(const struct vm_config *cfg, unsigned i, struct bw_error *err)
+{
+	/* A disk's constructor refuses only its image: the path is the one key it can fault. */
+	if (!err->key)
+		err->key = "path";
+	item_error(cfg, "disks", i, cfg->disks[i].loc_path, err);
+}
+
+void config_nic_error(const struct vm_config *cfg, unsigned i, struct bw_error *err)
+{
+	const struct config_nic *nic = &cfg->nics[i];
+
+	/* Its tap, or the segment whose frame filter it could not set up. */
+	if (!err->key)
+		err->key = "tap";
+	item_error(cfg, "nics", i, strcmp(err->key, "segment") ? nic->loc_tap : nic->loc_segment,
+		   err);
+}

@@ -114,21 +114,17 @@ static int image_size(int fd, uint64_t *size, const char **what)
 	return -EINVAL;
 }
 
-struct virtio_blk *virtio_blk_open(const struct vm_config *cfg, unsigned i, struct bw_error *err)
+struct virtio_blk *virtio_blk_open(const struct config_disk *d, struct bw_error *err)
 {
-	const struct config_disk *d = &cfg->disks[i];
 	struct flock lk = {.l_type = d->read_only ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET};
 	const char *what = NULL;
 	struct virtio_blk *blk;
-	char field[32];
 	uint64_t size = 0;
 	int fd, r;
 
-	snprintf(field, sizeof(field), "disks[%u].path", i);
 	fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0) {
-		config_errorf(err, cfg->path, d->loc_path, field, "cannot open %s: %s", d->path,
-			      strerror(errno));
+		bw_item_errorf(err, "path", "cannot open %s: %s", d->path, strerror(errno));
 		return NULL;
 	}
 	r = image_size(fd, &size, &what);
@@ -143,15 +139,13 @@ struct virtio_blk *virtio_blk_open(const struct vm_config *cfg, unsigned i, stru
 	else if (r < 0 && !what)
 		what = strerror(-r);
 	if (what) {
-		config_errorf(err, cfg->path, d->loc_path, field, "cannot open %s: %s", d->path,
-			      what);
+		bw_item_errorf(err, "path", "cannot open %s: %s", d->path, what);
 		close(fd);
 		return NULL;
 	}
 	blk = virtio_blk_new(fd, size, d->read_only, d->serial);
 	if (!blk)
-		config_errorf(err, cfg->path, d->loc_path, field, "cannot open %s: %s", d->path,
-			      strerror(errno));
+		bw_item_errorf(err, "path", "cannot open %s: %s", d->path, strerror(errno));
 	return blk;
 }
 

@@ -39,10 +39,10 @@ struct virtio_blk;
 extern const struct virtio_dev_ops virtio_blk_ops;
 
 /*
- * Opens disks[I] of CFG (read-only when the config says so). Returns the device, or NULL with ERR
- * naming the item ("FILE:LINE:COL: disks[0].path: cannot open ...: No such file or directory").
+ * Opens the image of disk item D (read-only when it says so). Returns the device, or NULL with ERR
+ * about D's "path" ("cannot open ...: No such file or directory"); config_disk_error() places it.
  */
-struct virtio_blk *virtio_blk_open(const struct vm_config *cfg, unsigned i, struct bw_error *err);
+struct virtio_blk *virtio_blk_open(const struct config_disk *d, struct bw_error *err);
 
 /*
  * A device on an already open image FD of SIZE bytes (taken over, closed on failure too), for

@@ -345,64 +345,53 @@ struct virtio_net *virtio_net_new(int fd, const uint8_t mac[6])
 }
 
 /*
- * Closes FD and fills ERR when the tap of nics[I], just opened, carries `bulwark net up`'s mark
- * for another VM (net/net_mark.h). Read over rtnetlink on the main thread before any filter or
- * jail: no thread's allowlist sees it.
+ * Closes FD and fills ERR when NIC's tap, just opened, carries `bulwark net up`'s mark for
+ * another VM than the one whose mark is MARK (net/net_mark.h). Read over rtnetlink on the main
+ * thread before any filter or jail: no thread's allowlist sees it.
  */
-static int tap_check_mark(const struct vm_config *cfg, unsigned i, int fd, struct bw_error *err)
+static int tap_check_mark(const struct config_nic *nic, const char *mark, int fd,
+			  struct bw_error *err)
 {
-	const struct config_nic *nic = &cfg->nics[i];
-	char mark[NL_ALIAS_MAX + 1], why[2 * NL_ALIAS_MAX + 256], field[32];
-	int r;
+	char why[2 * NL_ALIAS_MAX + 256];
+	int r = net_mark_check_tap(nic->tap, mark, why, sizeof(why));
 
-	/* A config whose path makes no mark has no tap marked for it: any mark is another's. */
-	if (net_mark(cfg, mark, why, sizeof(why)))
-		mark[0] = '\0';
-	r = net_mark_check_tap(nic->tap, mark, why, sizeof(why));
 	if (r == 0)
 		return 0;
 	close(fd);
-	snprintf(field, sizeof(field), "nics[%u].tap", i);
 	if (r < 0)
-		config_errorf(err, cfg->path, nic->loc_tap, field,
-			      "cannot read tap %s's mark over rtnetlink: %s", nic->tap,
-			      strerror(-r));
-	else
-		config_errorf(err, cfg->path, nic->loc_tap, field, "tap %s %s", nic->tap, why);
-	return -1;
+		return bw_item_errorf(err, "tap", "cannot read tap %s's mark over rtnetlink: %s",
+				      nic->tap, strerror(-r));
+	return bw_item_errorf(err, "tap", "tap %s %s", nic->tap, why);
 }
 
-struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
-				   const struct policy_network *net, struct bw_error *err)
+struct virtio_net *virtio_net_open(const struct config_nic *nic, unsigned i, const char *vm,
+				   const char *mark, const struct policy_network *net,
+				   struct bw_error *err)
 {
-	const struct config_nic *nic = &cfg->nics[i];
 	struct virtio_net *n;
-	char field[32], hint[160];
+	char hint[160];
 	int fd;
 
-	snprintf(field, sizeof(field), "nics[%u].tap", i);
 	fd = tap_open(nic->tap, HDR_LEN);
 	if (fd < 0) {
 		tap_error_hint(fd, nic->tap, hint, sizeof(hint));
-		config_errorf(err, cfg->path, nic->loc_tap, field, "cannot open tap %s: %s%s",
-			      nic->tap, strerror(-fd), hint);
+		bw_item_errorf(err, "tap", "cannot open tap %s: %s%s", nic->tap, strerror(-fd),
+			       hint);
 		return NULL;
 	}
-	if (tap_check_mark(cfg, i, fd, err))
+	if (tap_check_mark(nic, mark, fd, err))
 		return NULL;
 	n = virtio_net_new(fd, nic->mac);
 	if (!n) {
-		config_errorf(err, cfg->path, nic->loc_tap, field, "cannot open tap %s: %s",
-			      nic->tap, strerror(ENOMEM));
+		bw_item_errorf(err, "tap", "cannot open tap %s: %s", nic->tap, strerror(ENOMEM));
 		return NULL;
 	}
 	n->is_tap = true;
 	snprintf(n->name, sizeof(n->name), "net%u", i);
-	if (nic->segment[0] && virtio_net_set_filter(n, cfg->name, nic, net)) {
+	if (nic->segment[0] && virtio_net_set_filter(n, vm, nic, net)) {
 		/* policy_check_vm() refused such a config already; out of memory, more likely. */
-		snprintf(field, sizeof(field), "nics[%u].segment", i);
-		config_errorf(err, cfg->path, nic->loc_segment, field,
-			      "cannot set up the frame filter of segment %s", nic->segment);
+		bw_item_errorf(err, "segment", "cannot set up the frame filter of segment %s",
+			       nic->segment);
 		net_destroy(n);
 		return NULL;
 	}

@@ -18,13 +18,15 @@ struct virtio_net;
 extern const struct virtio_dev_ops virtio_net_ops;
 
 /*
- * Opens the tap of nics[I] of CFG (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR); a NIC naming a segment
- * of NET (the policy's network section, checked against CFG already) gets its frame filter.
- * Returns the device, or NULL with ERR naming the item ("FILE:LINE:COL: nics[0].tap: cannot
- * open tap0: ...").
+ * Opens the tap of NIC, nics[I] of the VM named VM whose taps carry MARK ("" for none: see
+ * net/net_mark.h), as IFF_TAP | IFF_NO_PI | IFF_VNET_HDR; a NIC naming a segment of NET (the
+ * policy's network section, checked against the config already) gets its frame filter. Returns
+ * the device, or NULL with ERR about NIC's "tap" or "segment" ("cannot open tap tap0: ...");
+ * config_nic_error() places it.
  */
-struct virtio_net *virtio_net_open(const struct vm_config *cfg, unsigned i,
-				   const struct policy_network *net, struct bw_error *err);
+struct virtio_net *virtio_net_open(const struct config_nic *nic, unsigned i, const char *vm,
+				   const char *mark, const struct policy_network *net,
+				   struct bw_error *err);
 
 /* A device on an already open, non-blocking FD that behaves as such a tap (taken over), for tests
  * and fuzzers: a socketpair(AF_UNIX, SOCK_SEQPACKET) carrying a virtio-net header per frame.

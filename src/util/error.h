@@ -30,4 +30,9 @@ struct bw_error {
 int bw_errorf(struct bw_error *err, enum bw_error_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* For an item's constructor: a BW_ERR_CONFIG about the item's KEY, without the location, which
+ * the caller adds (config_disk_error(), config_nic_error()). Returns -1. */
+int bw_item_errorf(struct bw_error *err, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

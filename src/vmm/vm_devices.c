@@ -5,6 +5,7 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
+#include "net/net_mark.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -69,19 +70,28 @@ static int build_cmdline(struct vm_devices *vd, const struct vm_config *cfg, siz
 int vm_devices_open(struct vm_devices *vd, const struct vm_config *cfg,
 		    const struct policy_network *net, size_t cmdline_max, struct bw_error *err)
 {
+	char mark[NL_ALIAS_MAX + 1] = "", why[256];
+
 	memset(vd, 0, sizeof(*vd));
 	for (unsigned i = 0; i < cfg->ndisks && i < CONFIG_DISKS_MAX; i++) {
-		struct virtio_blk *b = virtio_blk_open(cfg, i, err);
+		struct virtio_blk *b = virtio_blk_open(&cfg->disks[i], err);
 
-		if (!b)
+		if (!b) {
+			config_disk_error(cfg, i, err);
 			return -1;
+		}
 		add(vd, &virtio_blk_ops, b, "blk", (int)i);
 	}
+	/* A config whose path makes no mark has no tap marked for it: any mark is another's. */
+	if (cfg->nnics && net_mark(cfg, mark, why, sizeof(why)))
+		mark[0] = '\0';
 	for (unsigned i = 0; i < cfg->nnics && i < CONFIG_NICS_MAX; i++) {
-		struct virtio_net *n = virtio_net_open(cfg, i, net, err);
+		struct virtio_net *n = virtio_net_open(&cfg->nics[i], i, cfg->name, mark, net, err);
 
-		if (!n)
+		if (!n) {
+			config_nic_error(cfg, i, err);
 			return -1;
+		}
 		add(vd, &virtio_net_ops, n, "net", (int)i);
 	}
 	if (cfg->rng) {

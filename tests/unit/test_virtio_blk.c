@@ -288,6 +288,16 @@ static void open_prepare(struct open_case *c, off_t size, bool read_only)
 	memcpy(c->cfg.disks[1].serial, "disk1", 6);
 }
 
+/* As vm_devices_open() opens disks[1]: its refusal placed at the item's path in the config. */
+static struct virtio_blk *open_disk(struct open_case *c)
+{
+	struct virtio_blk *b = virtio_blk_open(&c->cfg.disks[1], &c->err);
+
+	if (!b)
+		config_disk_error(&c->cfg, 1, &c->err);
+	return b;
+}
+
 static void open_cleanup(struct open_case *c)
 {
 	unlink(c->path);
@@ -300,7 +310,7 @@ static void open_refusal(off_t size, const char *what)
 	char want[256];
 
 	open_prepare(&c, size, false);
-	assert_null(virtio_blk_open(&c.cfg, 1, &c.err));
+	assert_null(open_disk(&c));
 	snprintf(want, sizeof(want), "vm.yaml:7:11: disks[1].path: cannot open %s: %s", c.path,
 		 what);
 	assert_string_equal(c.err.msg, want);
@@ -322,7 +332,7 @@ static void open_refuses_other_files(void **state)
 	(void)state;
 	open_prepare(&c, 512, false);
 	c.cfg.disks[1].path = "/dev/null";
-	assert_null(virtio_blk_open(&c.cfg, 1, &c.err));
+	assert_null(open_disk(&c));
 	assert_non_null(strstr(c.err.msg, "cannot open /dev/null: not a regular file or block"));
 	open_cleanup(&c);
 }
@@ -336,15 +346,15 @@ static void open_locks_the_image(void **state)
 
 	(void)state;
 	open_prepare(&c, 4096, false);
-	a = virtio_blk_open(&c.cfg, 1, &c.err);
+	a = open_disk(&c);
 	assert_non_null(a);
-	assert_null(virtio_blk_open(&c.cfg, 1, &c.err));
+	assert_null(open_disk(&c));
 	assert_non_null(strstr(c.err.msg, "disks[1].path: cannot open"));
 	assert_non_null(strstr(c.err.msg, "in use by another process"));
 	virtio_blk_ops.destroy(a);
 	c.cfg.disks[1].read_only = true;
-	a = virtio_blk_open(&c.cfg, 1, &c.err);
-	b = virtio_blk_open(&c.cfg, 1, &c.err);
+	a = open_disk(&c);
+	b = open_disk(&c);
 	assert_non_null(a);
 	assert_non_null(b);
 	assert_true(virtio_blk_ops.features(a) & VIRTIO_BIT(VIRTIO_BLK_F_RO));

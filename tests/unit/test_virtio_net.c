@@ -950,7 +950,8 @@ static void test_open_errors(void **state)
 	(void)state;
 	snprintf(cfg.nics[1].tap, sizeof(cfg.nics[1].tap), "bwnosuch%d", (int)getpid() % 1000);
 	cfg.nics[1].loc_tap = (struct config_loc){.line = 7, .column = 10};
-	assert_null(virtio_net_open(&cfg, 1, NULL, &err));
+	assert_null(virtio_net_open(&cfg.nics[1], 1, cfg.name, "", NULL, &err));
+	config_nic_error(&cfg, 1, &err);
 	if (!strstr(err.msg, "vm.yaml:7:10: nics[1].tap: cannot open tap bwnosuch") ||
 	    !strstr(err.msg, "ip tuntap add"))
 		fail_msg("message: %s", err.msg);
