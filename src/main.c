@@ -128,10 +128,10 @@ static void release_vm(void *vm)
 /* Builds every seccomp filter and empties the capability bounding set; logs why it cannot. */
 static int sandbox_prepare(enum policy_seccomp_mode mode)
 {
-	char err[512];
+	struct bw_error err;
 
-	if (seccomp_prepare(mode, err, sizeof(err))) {
-		log_err("seccomp: %s", err);
+	if (seccomp_prepare(mode, &err)) {
+		log_err("seccomp: %s", err.msg);
 		return -1;
 	}
 	if (mode == POLICY_SECCOMP_LOG)

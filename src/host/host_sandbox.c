@@ -185,7 +185,7 @@ static bool seccomp_action(unsigned action)
 
 static void check_seccomp(struct host_report *r, const struct policy *pol)
 {
-	char err[512];
+	struct bw_error err;
 
 	if (prctl(PR_GET_SECCOMP) < 0 || !seccomp_action(SECCOMP_RET_TRAP) ||
 	    !seccomp_action(SECCOMP_RET_KILL_PROCESS)) {
@@ -194,9 +194,9 @@ static void check_seccomp(struct host_report *r, const struct policy *pol)
 			 "the kernel lacks seccomp filters or their TRAP and KILL_PROCESS actions");
 		return;
 	}
-	if (seccomp_prepare(pol->sandbox.seccomp, err, sizeof(err))) {
+	if (seccomp_prepare(pol->sandbox.seccomp, &err)) {
 		host_add(r, "sandbox.seccomp", HOST_FAIL, "rebuild bulwark from a clean tree",
-			 "the built-in allowlists do not compile: %s", err);
+			 "the built-in allowlists do not compile: %s", err.msg);
 		return;
 	}
 	seccomp_free_filters();

@@ -82,17 +82,18 @@ static const struct seccomp_text *text_of(enum sandbox_kind kind)
 }
 
 /* Parses KIND's embedded list into L. Returns 0 or -1 with ERR. */
-static int load_list(enum sandbox_kind kind, struct seccomp_list *l, char *err, size_t errlen)
+static int load_list(enum sandbox_kind kind, struct seccomp_list *l, struct bw_error *err)
 {
 	const struct seccomp_text *t = text_of(kind);
 	char why[SECCOMP_ERR_MAX];
 
 	if (!t) {
-		snprintf(err, errlen, "policies/seccomp/%s.yaml: not built in", kind_names[kind]);
+		bw_errorf(err, BW_ERR_RUNTIME, "policies/seccomp/%s.yaml: not built in",
+			  kind_names[kind]);
 		return -1;
 	}
 	if (seccomp_list_parse(t->path, t->text, strlen(t->text), l, why)) {
-		snprintf(err, errlen, "%s", why);
+		bw_errorf(err, BW_ERR_RUNTIME, "%s", why);
 		return -1;
 	}
 	return 0;
@@ -111,7 +112,7 @@ static const enum scmp_compare scmp_ops[] = {
 /* Adds L's rules to CTX, "fds:" ones pinned to FDS. Returns 0 or -1 with ERR naming the rule
  * libseccomp refused. */
 static int add_rules(scmp_filter_ctx ctx, const struct seccomp_list *l,
-		     const struct sandbox_fds *fds, const char *path, char *err, size_t errlen)
+		     const struct sandbox_fds *fds, const char *path, struct bw_error *err)
 {
 	for (unsigned i = 0; i < l->n; i++) {
 		const struct seccomp_rule *r = &l->rule[i];
@@ -128,9 +129,9 @@ static int add_rules(scmp_filter_ctx ctx, const struct seccomp_list *l,
 		e = r->fd_roles ? seccomp_add_pinned(ctx, r, c, fds)
 				: seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r->nr, r->ncond, c);
 		if (e) {
-			snprintf(err, errlen,
-				 "%s: syscalls[%u] (%s): libseccomp refuses the rule: %s", path, i,
-				 r->name, strerror(-e));
+			bw_errorf(err, BW_ERR_RUNTIME,
+				  "%s: syscalls[%u] (%s): libseccomp refuses the rule: %s", path, i,
+				  r->name, strerror(-e));
 			return -1;
 		}
 	}
@@ -209,35 +210,36 @@ static int add_log_prologue(struct sock_fprog *prog)
 
 /* Compiles KIND's list for a thread with FDS. Returns 0 with PROG, or -1 with ERR. */
 static int build_filter(enum sandbox_kind kind, enum policy_seccomp_mode mode,
-			const struct sandbox_fds *fds, struct sock_fprog *prog, char *err,
-			size_t errlen)
+			const struct sandbox_fds *fds, struct sock_fprog *prog,
+			struct bw_error *err)
 {
 	struct seccomp_list *l = malloc(sizeof(*l));
 	scmp_filter_ctx ctx = NULL;
 	int r = -1, e;
 
 	if (!l) {
-		snprintf(err, errlen, "out of memory");
+		bw_errorf(err, BW_ERR_RUNTIME, "out of memory");
 		return -1;
 	}
-	if (load_list(kind, l, err, errlen))
+	if (load_list(kind, l, err))
 		goto out;
 	/* Trap rather than kill, so the reporter can name the thread and the syscall first; in log
 	 * mode it then makes the call itself. */
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx || seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) ||
 	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) {
-		snprintf(err, errlen, "%s: cannot set up a libseccomp filter", kind_names[kind]);
+		bw_errorf(err, BW_ERR_RUNTIME, "%s: cannot set up a libseccomp filter",
+			  kind_names[kind]);
 		goto out;
 	}
-	if (add_rules(ctx, l, fds, text_of(kind)->path, err, errlen))
+	if (add_rules(ctx, l, fds, text_of(kind)->path, err))
 		goto out;
 	e = export_bpf(ctx, prog);
 	if (!e && mode == POLICY_SECCOMP_LOG)
 		e = add_log_prologue(prog);
 	if (e) {
-		snprintf(err, errlen, "%s: cannot export the filter: %s", kind_names[kind],
-			 strerror(-e));
+		bw_errorf(err, BW_ERR_RUNTIME, "%s: cannot export the filter: %s", kind_names[kind],
+			  strerror(-e));
 		goto out;
 	}
 	r = 0;
@@ -335,7 +337,7 @@ static void fill_syscall_names(void)
 	}
 }
 
-int seccomp_prepare(enum policy_seccomp_mode mode, char *err, size_t errlen)
+int seccomp_prepare(enum policy_seccomp_mode mode, struct bw_error *err)
 {
 	struct sigaction sa = {.sa_sigaction = report_sigsys, .sa_flags = SA_SIGINFO};
 
@@ -345,7 +347,7 @@ int seccomp_prepare(enum policy_seccomp_mode mode, char *err, size_t errlen)
 
 		/* Every list compiles before anything runs; each thread then gets its own build,
 		 * pinned to its fds (sandbox_filter_build). */
-		if (build_filter((enum sandbox_kind)k, mode, NULL, &prog, err, errlen))
+		if (build_filter((enum sandbox_kind)k, mode, NULL, &prog, err))
 			return -1;
 		free(prog.filter);
 	}
@@ -354,7 +356,8 @@ int seccomp_prepare(enum policy_seccomp_mode mode, char *err, size_t errlen)
 	log_mode = mode == POLICY_SECCOMP_LOG;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL)) {
-		snprintf(err, errlen, "cannot install the SIGSYS reporter: %s", strerror(errno));
+		bw_errorf(err, BW_ERR_RUNTIME, "cannot install the SIGSYS reporter: %s",
+			  strerror(errno));
 		seccomp_free_filters();
 		return -1;
 	}
@@ -376,7 +379,7 @@ void seccomp_free_filters(void)
 int sandbox_filter_build(struct sandbox_filter *f, enum sandbox_kind kind,
 			 const struct sandbox_fds *fds)
 {
-	char err[SECCOMP_ERR_MAX + 64];
+	struct bw_error err;
 
 	*f = (struct sandbox_filter){.kind = kind};
 	if (!sc.prepared)
@@ -384,11 +387,10 @@ int sandbox_filter_build(struct sandbox_filter *f, enum sandbox_kind kind,
 	if ((unsigned)kind >= SANDBOX_KINDS)
 		return -EINVAL;
 	if (fds && fds->overflow)
-		snprintf(err, sizeof(err), "%s: more than %d fds to pin", kind_names[kind],
-			 SANDBOX_FDS_MAX);
-	if ((fds && fds->overflow) ||
-	    build_filter(kind, sc.mode, fds, &f->prog, err, sizeof(err))) {
-		log_err("seccomp: %s", err);
+		bw_errorf(&err, BW_ERR_RUNTIME, "%s: more than %d fds to pin", kind_names[kind],
+			  SANDBOX_FDS_MAX);
+	if ((fds && fds->overflow) || build_filter(kind, sc.mode, fds, &f->prog, &err)) {
+		log_err("seccomp: %s", err.msg);
 		return -EINVAL;
 	}
 	return 0;
@@ -443,7 +445,7 @@ int sandbox_confine_thread(enum sandbox_kind kind, const struct sandbox_fds *fds
 int seccomp_print_allowlists(FILE *out)
 {
 	struct seccomp_list *l = malloc(sizeof(*l));
-	char err[SECCOMP_ERR_MAX];
+	struct bw_error err;
 	int r = 0;
 
 	if (!l) {
@@ -454,10 +456,9 @@ int seccomp_print_allowlists(FILE *out)
 		struct sock_fprog prog = {0};
 
 		/* Compiling catches what parsing alone would not (a rule libseccomp refuses). */
-		if (load_list((enum sandbox_kind)k, l, err, sizeof(err)) ||
-		    build_filter((enum sandbox_kind)k, POLICY_SECCOMP_KILL, NULL, &prog, err,
-				 sizeof(err))) {
-			fprintf(out, "seccomp: %s\n", err);
+		if (load_list((enum sandbox_kind)k, l, &err) ||
+		    build_filter((enum sandbox_kind)k, POLICY_SECCOMP_KILL, NULL, &prog, &err)) {
+			fprintf(out, "seccomp: %s\n", err.msg);
 			r = -1;
 			continue;
 		}

@@ -6,6 +6,7 @@
 #include "policy/policy.h"
 #include "policy/seccomp_policy.h"
 #include "sandbox/thread_kind.h"
+#include "util/error.h"
 
 #include <linux/filter.h>
 #include <stdbool.h>
@@ -24,9 +25,10 @@ struct sandbox_filter {
  * syscall off a thread's list traps into. MODE kill: it writes on stderr "bulwark: seccomp:
  * <kind> thread made forbidden syscall <name> (<nr>)" and the process dies by SIGSYS. MODE log:
  * it writes "... made syscall <name> (<nr>), off its allowlist: allowed (log mode)" once per kind
- * and call, and makes the call. Returns 0, or -1 with ERR saying which file, where and why.
+ * and call, and makes the call. Returns 0, or -1 with ERR (BW_ERR_RUNTIME) saying which file,
+ * where and why.
  */
-int seccomp_prepare(enum policy_seccomp_mode mode, char *err, size_t errlen);
+int seccomp_prepare(enum policy_seccomp_mode mode, struct bw_error *err);
 
 /* Whether seccomp_prepare() succeeded: bulwark run always prepares; unit tests and fuzzers that
  * start device threads do not, and their threads stay unconfined. */

@@ -75,10 +75,10 @@ static inline void leave(int code)
  * after a setup function, which would hide the reporter. */
 static inline void prepare(void)
 {
-	char err[256];
+	struct bw_error err;
 
-	if (seccomp_prepare(POLICY_SECCOMP_KILL, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (seccomp_prepare(POLICY_SECCOMP_KILL, &err))
+		fail_msg("%s", err.msg);
 }
 
 static inline int release(void **state)

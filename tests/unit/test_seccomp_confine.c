@@ -175,13 +175,13 @@ static void log_mode_child(void)
 
 static void log_mode_reports_once_and_allows(void **state)
 {
-	char err[256];
+	struct bw_error err;
 	const char *msg = "bulwark: seccomp: vcpu thread made syscall getppid (110), off its "
 			  "allowlist: allowed (log mode)\n";
 	const char *at;
 
 	(void)state;
-	assert_int_equal(seccomp_prepare(POLICY_SECCOMP_LOG, err, sizeof(err)), 0);
+	assert_int_equal(seccomp_prepare(POLICY_SECCOMP_LOG, &err), 0);
 	assert_exited(in_child(log_mode_child), 7);
 	at = strstr(out, msg);
 	assert_non_null(at);
