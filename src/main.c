@@ -161,8 +161,8 @@ static int cmd_run(const char *path)
 	r = vm_open(&vm, &cfg, &pol.network, &err) ? print_error(&err) : 0;
 	/* Then the host, before anything is written or created: its cgroups (a host that cannot
 	 * give the policy its cgroup is refused as it was found)... */
-	if (r == 0 && jail_prepare_cgroup(&pol, false))
-		r = EXIT_RUNTIME;
+	if (r == 0 && jail_prepare_cgroup(&pol, false, &err))
+		r = print_error(&err);
 	/* ...every thread kind's filter, compiled before any guest code runs, and the bounding set
 	 * emptied while we still hold CAP_SETPCAP (the jail's id drop takes it away)... */
 	if (r == 0 && sandbox_prepare(pol.sandbox.seccomp))
@@ -172,8 +172,8 @@ static int cmd_run(const char *path)
 		r = print_error(&err);
 	/* Only then the controllers the cgroup needs, the jail (which may fork: the supervisor
 	 * returns here with its verdict), and the VM itself, in the process that runs it. */
-	if (r == 0 && jail_prepare_cgroup(&pol, true))
-		r = EXIT_RUNTIME;
+	if (r == 0 && jail_prepare_cgroup(&pol, true, &err))
+		r = print_error(&err);
 	if (r == 0 && jail_enter(&pol, cfg.name, release_vm, &vm, &r))
 		r = vm_create(&vm, &err) ? print_error(&err) : vm_run(&vm);
 	vm_destroy(&vm);

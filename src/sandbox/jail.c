@@ -63,7 +63,7 @@ int jail_check(const struct policy *p, struct bw_error *err)
 	return 0;
 }
 
-int jail_prepare_cgroup(struct policy *p, bool apply)
+int jail_prepare_cgroup(struct policy *p, bool apply, struct bw_error *err)
 {
 	unsigned need = cgroup_controllers_needed(&p->cgroup);
 	struct cgroup_host h;
@@ -76,27 +76,20 @@ int jail_prepare_cgroup(struct policy *p, bool apply)
 	cgroup_host_probe(&h, &cgroup_host_paths_default);
 	if (apply) {
 		/* The parent was resolved by the check; the host may have changed since. */
-		if (cgroup_host_prepare(&h, p->cgroup.parent, need, true, done, sizeof(done),
-					&pb)) {
-			log_err("cgroup: %s; %s", pb.why, pb.fix);
-			return -1;
-		}
+		if (cgroup_host_prepare(&h, p->cgroup.parent, need, true, done, sizeof(done), &pb))
+			return bw_errorf(err, BW_ERR_HOST, "cgroup: %s; %s", pb.why, pb.fix);
 		if (done[0])
 			log_info("cgroup: enabled for the parent's path: %s", done);
 		return 0;
 	}
 	if (cgroup_host_resolve(&h, p->cgroup.parent, path, sizeof(path), &pb) ||
-	    cgroup_host_prepare(&h, path, need, false, NULL, 0, &pb)) {
-		log_err("cgroup: %s; %s", pb.why, pb.fix);
-		return -1;
-	}
+	    cgroup_host_prepare(&h, path, need, false, NULL, 0, &pb))
+		return bw_errorf(err, BW_ERR_HOST, "cgroup: %s; %s", pb.why, pb.fix);
 	if (!strcmp(path, p->cgroup.parent))
 		return 0;
 	moved = strdup(path);
-	if (!moved) {
-		log_err("cgroup: out of memory");
-		return -1;
-	}
+	if (!moved)
+		return bw_errorf(err, BW_ERR_RUNTIME, "cgroup: out of memory");
 	log_info("cgroup: cgroup2 is mounted at %s: the policy's parent %s is %s", h.cgroup2,
 		 p->cgroup.parent, moved);
 	free(p->cgroup.parent);

@@ -26,11 +26,11 @@ int jail_check(const struct policy *p, struct bw_error *err);
  * in this host's cgroup2 (through /proc/self/mountinfo; P's parent becomes that path) and checks
  * that the controllers its keys need can be had there, writing nothing. APPLY true, just before
  * the jail: enables them along the path where bulwark may write. A host it cannot use (hybrid or
- * legacy cgroups, no cgroup2, a controller systemd has not delegated) is refused with one logged
- * line, the cause and the fix. Returns 0, or -1 (exit 1). Nothing for another user or a policy
- * without cgroup.
+ * legacy cgroups, no cgroup2, a controller systemd has not delegated) is refused: -1 with ERR
+ * (BW_ERR_HOST) saying the cause and the fix. Returns 0 otherwise, and for another user or a
+ * policy without cgroup.
  */
-int jail_prepare_cgroup(struct policy *p, bool apply);
+int jail_prepare_cgroup(struct policy *p, bool apply, struct bw_error *err);
 
 /* Whether P asks for anything only root can do: a cgroup, namespaces, a jail, ids. */
 bool jail_confines(const struct policy *p);
