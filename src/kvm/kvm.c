@@ -89,8 +89,9 @@ static struct kvm_cpuid2 *get_supported_cpuid(int dev_fd)
 	return NULL;
 }
 
-int kvm_open(struct kvm *k, const char *dev, const char **why)
+int kvm_open(struct kvm *k, const char *dev, struct bw_error *err)
 {
+	const char *why;
 	int r;
 
 	memset(k, 0, sizeof(*k));
@@ -98,35 +99,37 @@ int kvm_open(struct kvm *k, const char *dev, const char **why)
 	k->dev_fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (k->dev_fd < 0) {
 		r = -errno;
-		*why = "cannot open the KVM device";
+		bw_errorf(err, BW_ERR_HOST, "%s: cannot open the KVM device: %s", dev,
+			  strerror(-r));
 		return r;
 	}
 	if (ioctl(k->dev_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-		*why = "KVM API version is not 12";
+		why = "KVM API version is not 12";
 		goto fail;
 	}
 	r = (int)next_missing_cap(k->dev_fd, 0);
 	if ((size_t)r < kvm_required_caps()) {
-		*why = required_caps[r].why;
+		why = required_caps[r].why;
 		goto fail;
 	}
 	k->max_vcpus = kvm_max_vcpus(k->dev_fd);
 	k->tsc_deadline = ioctl(k->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	r = ioctl(k->dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (r <= 0) {
-		*why = "KVM_GET_VCPU_MMAP_SIZE failed";
+		why = "KVM_GET_VCPU_MMAP_SIZE failed";
 		goto fail;
 	}
 	k->run_size = (size_t)r;
 	k->supported = get_supported_cpuid(k->dev_fd);
 	if (!k->supported) {
-		*why = "KVM_GET_SUPPORTED_CPUID failed";
+		why = "KVM_GET_SUPPORTED_CPUID failed";
 		goto fail;
 	}
 	return 0;
 fail:
 	close(k->dev_fd);
 	k->dev_fd = -1;
+	bw_errorf(err, BW_ERR_HOST, "%s: %s: %s", dev, why, strerror(ENOTSUP));
 	return -ENOTSUP;
 }
 
@@ -141,36 +144,34 @@ static int set_memslot(struct kvm *k, unsigned slot, uint64_t gpa, uint64_t size
 	return ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) ? -errno : 0;
 }
 
-int kvm_create_vm(struct kvm *k, const struct guest_mem *m, const char **why)
+/* Fills ERR for the step WHAT, failed with errno E; returns -E. */
+static int step_failed(struct bw_error *err, const char *what, int e)
+{
+	bw_errorf(err, BW_ERR_RUNTIME, "%s: %s", what, strerror(e));
+	return -e;
+}
+
+int kvm_create_vm(struct kvm *k, const struct guest_mem *m, struct bw_error *err)
 {
 	struct kvm_pit_config pit = {.flags = 0};
 	int r;
 
 	k->vm_fd = ioctl(k->dev_fd, KVM_CREATE_VM, 0);
-	if (k->vm_fd < 0) {
-		*why = "KVM_CREATE_VM failed";
-		return -errno;
-	}
+	if (k->vm_fd < 0)
+		return step_failed(err, "KVM_CREATE_VM failed", errno);
 	if (ioctl(k->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) ||
-	    ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){KVM_IDENTITY_MAP_ADDR})) {
-		*why = "KVM_SET_TSS_ADDR or KVM_SET_IDENTITY_MAP_ADDR failed";
-		return -errno;
-	}
-	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0)) {
-		*why = "KVM_CREATE_IRQCHIP failed";
-		return -errno;
-	}
-	if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit)) {
-		*why = "KVM_CREATE_PIT2 failed";
-		return -errno;
-	}
+	    ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){KVM_IDENTITY_MAP_ADDR}))
+		return step_failed(err, "KVM_SET_TSS_ADDR or KVM_SET_IDENTITY_MAP_ADDR failed",
+				   errno);
+	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0))
+		return step_failed(err, "KVM_CREATE_IRQCHIP failed", errno);
+	if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit))
+		return step_failed(err, "KVM_CREATE_PIT2 failed", errno);
 	r = set_memslot(k, 0, 0, m->low_size, m->host);
 	if (!r && m->size > m->low_size)
 		r = set_memslot(k, 1, GMEM_HIGH_START, m->size - m->low_size, m->host + m->low_size);
-	if (r) {
-		*why = "KVM_SET_USER_MEMORY_REGION failed";
-		return r;
-	}
+	if (r)
+		return step_failed(err, "KVM_SET_USER_MEMORY_REGION failed", -r);
 	return 0;
 }
 

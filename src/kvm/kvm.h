@@ -3,6 +3,7 @@
 #define BULWARK_KVM_H
 
 #include "kvm/memory.h"
+#include "util/error.h"
 
 #include <linux/kvm.h>
 #include <stdbool.h>
@@ -25,9 +26,10 @@ struct kvm {
 
 /*
  * Opens DEV (normally "/dev/kvm"), requires API version 12 and every capability bulwark uses.
- * On failure returns -errno with WHY naming the missing piece.
+ * On failure returns -errno (kvm_device_fix() picks the fix by it) with ERR (BW_ERR_HOST) saying
+ * "DEV: <the missing piece>: <errno's text>".
  */
-int kvm_open(struct kvm *k, const char *dev, const char **why);
+int kvm_open(struct kvm *k, const char *dev, struct bw_error *err);
 
 /* How many capabilities kvm_open() requires; how many of them DEV_FD lacks, their KVM_CAP_*
  * names joined by ", " into BUF. */
@@ -37,8 +39,9 @@ unsigned kvm_missing_caps(int dev_fd, char *buf, size_t size);
 /* KVM's vCPU limit per VM (KVM_CAP_MAX_VCPUS, else KVM_CAP_NR_VCPUS, else 4). */
 unsigned kvm_max_vcpus(int dev_fd);
 
-/* Creates the VM: in-kernel IOAPIC + LAPIC, PIT, and RAM from M as memory slots. */
-int kvm_create_vm(struct kvm *k, const struct guest_mem *m, const char **why);
+/* Creates the VM: in-kernel IOAPIC + LAPIC, PIT, and RAM from M as memory slots. Returns 0, or
+ * -errno with ERR (BW_ERR_RUNTIME) naming the ioctl that failed. */
+int kvm_create_vm(struct kvm *k, const struct guest_mem *m, struct bw_error *err);
 
 /* Raises or lowers an interrupt line on the in-kernel irqchip. */
 int kvm_irq_line(const struct kvm *k, unsigned gsi, int level);

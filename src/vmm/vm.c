@@ -153,17 +153,17 @@ int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_netw
 int vm_open_kvm(struct vm *vm, struct bw_error *err)
 {
 	const struct vm_config *cfg = vm->cfg;
-	const char *why = "";
 	/* The system fd only: the VM itself belongs to whichever process creates it. */
-	int r = kvm_open(&vm->kvm, "/dev/kvm", &why);
+	int r = kvm_open(&vm->kvm, "/dev/kvm", err);
 
 	if (r) {
-		char modules[64];
+		char modules[64], what[sizeof(err->msg)];
 
+		/* What kvm_open() said, with the vendor modules loaded and the fix. */
 		kvm_vendor_modules("/sys/module", modules, sizeof(modules));
-		return bw_errorf(err, BW_ERR_HOST, "/dev/kvm: %s: %s%s%s%s; %s", why, strerror(-r),
-				 *modules ? " (" : "", modules, *modules ? " loaded)" : "",
-				 kvm_device_fix(modules, -r));
+		memcpy(what, err->msg, sizeof(what));
+		return bw_errorf(err, BW_ERR_HOST, "%s%s%s%s; %s", what, *modules ? " (" : "",
+				 modules, *modules ? " loaded)" : "", kvm_device_fix(modules, -r));
 	}
 	/* Before any vCPU of ours runs: a KVM that cannot run a guest (kvm_pvm runs only PVM
 	 * kernels) would spin in KVM_RUN for ever. */
@@ -192,9 +192,8 @@ int vm_create(struct vm *vm, struct bw_error *err)
 		return bw_errorf(err, BW_ERR_RUNTIME,
 				 "cannot allocate %llu MiB of guest memory: %s",
 				 (unsigned long long)(cfg->memory >> 20), strerror(-r));
-	r = kvm_create_vm(&vm->kvm, &vm->mem, &why);
-	if (r)
-		return bw_errorf(err, BW_ERR_RUNTIME, "%s: %s", why, strerror(-r));
+	if (kvm_create_vm(&vm->kvm, &vm->mem, err))
+		return -1;
 	r = setup_devices(vm);
 	if (r)
 		return bw_errorf(err, BW_ERR_RUNTIME, "cannot register devices: %s", strerror(-r));
