@@ -191,7 +191,8 @@ static int cmd_net(bool up, const char *path)
 
 	if (r)
 		return r;
-	r = up ? net_up(&cfg, &pol) : net_down(&cfg, &pol);
+	/* Their failures are on stderr already, one line per tap. */
+	r = (up ? net_up(&cfg, &pol) : net_down(&cfg, &pol)) ? EXIT_RUNTIME : 0;
 	policy_free(&pol);
 	config_free(&cfg);
 	return r;

@@ -1,7 +1,6 @@
 /* net_cmd.c: `bulwark net up|down CONFIG`: a VM's taps, owned by its uid, on its bridges. */
 #include "net/net_cmd.h"
 #include "net/net_mark.h"
-#include "util/error.h"
 
 #include <cap-ng.h>
 #include <errno.h>
@@ -140,11 +139,12 @@ static const char *hint(int err)
 	}
 }
 
+/* Says on stderr that DOING WHAT failed with ERR (-errno), and the fix if there is one; -1. */
 static int fail(const char *verb, const char *what, const char *doing, int err)
 {
 	fprintf(stderr, "bulwark: net %s: %s: %s: %s%s\n", verb, what, doing, strerror(-err),
 		hint(err));
-	return EXIT_RUNTIME;
+	return -1;
 }
 
 /* Marks the tap NAME, which FD holds, with MARK. */
@@ -210,11 +210,11 @@ static int up_tap(struct nl *nl, const struct net_tap_plan *p, const struct net_
 		fprintf(stderr,
 			"bulwark: net up: %s: refused: it %s (remove it first: ip link del %s)\n",
 			p->tap, why, p->tap);
-		return EXIT_RUNTIME;
+		return -1;
 	}
 	if (net_mark_refusal(l, p->tap, mark, true, why, sizeof(why))) {
 		fprintf(stderr, "bulwark: net up: %s: refused: it %s\n", p->tap, why);
-		return EXIT_RUNTIME;
+		return -1;
 	}
 	return 0;
 }
@@ -237,7 +237,7 @@ static int up_bridge(struct nl *nl, const struct net_tap_plan *p, struct nl_link
 			"bulwark: net up: %s: refused: the segment's bridge is a%s%s device, "
 			"not a bridge\n",
 			p->bridge, br->kind[0] ? " " : "n ordinary", br->kind);
-		return EXIT_RUNTIME;
+		return -1;
 	}
 	if (p->vlan && !(br->has_vlan_filtering && br->vlan_filtering)) {
 		r = nl_bridge_vlan_filtering(nl, br->index);
@@ -277,7 +277,7 @@ static int up_port_vlan(struct nl *nl, const struct net_tap_plan *p, unsigned in
 		fprintf(stderr,
 			"bulwark: net up: %s: the bridge port did not take VLAN %u tagged\n",
 			p->tap, p->vlan);
-		return EXIT_RUNTIME;
+		return -1;
 	}
 	return 0;
 }
@@ -320,10 +320,10 @@ static int need_net_admin(const char *verb)
 	fprintf(stderr, "bulwark: net %s: needs root (CAP_NET_ADMIN) to %s taps%s\n", verb,
 		!strcmp(verb, "up") ? "create" : "delete",
 		!strcmp(verb, "up") ? " and bridges" : "");
-	return EXIT_RUNTIME;
+	return -1;
 }
 
-/* The owner, the VM's mark and an open socket, or the exit status. */
+/* The owner, the VM's mark and an open socket; -1 when it cannot have them (said on stderr). */
 static int prepare(const char *verb, const struct vm_config *cfg, const struct policy *pol,
 		   struct net_owner *o, char mark[NL_ALIAS_MAX + 1], struct nl *nl)
 {
@@ -334,10 +334,10 @@ static int prepare(const char *verb, const struct vm_config *cfg, const struct p
 		      sizeof(why)) ||
 	    net_mark(cfg, mark, why, sizeof(why))) {
 		fprintf(stderr, "bulwark: net %s: %s\n", verb, why);
-		return EXIT_RUNTIME;
+		return -1;
 	}
 	if (need_net_admin(verb))
-		return EXIT_RUNTIME;
+		return -1;
 	r = nl_open(nl);
 	return r ? fail(verb, "rtnetlink", "cannot open a socket", r) : 0;
 }
@@ -395,7 +395,7 @@ int net_down(const struct vm_config *cfg, const struct policy *pol)
 		} else if (net_tap_refusal(&l, &o, why, sizeof(why)) ||
 			   net_mark_refusal(&l, tap, mark, false, why, sizeof(why))) {
 			fprintf(stderr, "bulwark: net down: %s: refused: it %s\n", tap, why);
-			status = EXIT_RUNTIME;
+			status = -1;
 		} else if ((r = nl_link_del(&nl, l.index)) != 0 && r != -ENODEV) {
 			status = fail("down", tap, "cannot delete it", r);
 		} else {

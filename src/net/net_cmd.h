@@ -46,8 +46,9 @@ void net_up_line(char *buf, size_t size, const struct net_tap_plan *p, const str
 const char *net_tap_refusal(const struct nl_link *l, const struct net_owner *o, char *buf,
 			    size_t size);
 
-/* `bulwark net up` and `net down` for the loaded CFG and its POL: messages on stdout and stderr,
- * and the exit status (0, or 1 for a runtime failure or a tap that is not ours). */
+/* `bulwark net up` and `net down` for the loaded CFG and its POL. Their report is their output:
+ * a line per tap on stdout, each failure on stderr. Returns 0 when every tap is as CFG says, -1
+ * after a runtime failure or on a tap that is not ours. */
 int net_up(const struct vm_config *cfg, const struct policy *pol);
 int net_down(const struct vm_config *cfg, const struct policy *pol);
 

@@ -62,7 +62,7 @@ static int before_each(void **state)
 	return 0;
 }
 
-/* Runs net up (UP) or net down of CFG with stderr in stderr_text. Returns the exit status. */
+/* Runs net up (UP) or net down of CFG with stderr in stderr_text. Returns what it returns. */
 static int net(bool up, const struct vm_config *cfg)
 {
 	FILE *f = tmpfile();
@@ -123,7 +123,7 @@ static void test_up_mark_read_back(void **state)
 {
 	(void)state;
 	fake_rtnl_drops_alias = true;
-	assert_int_equal(net(true, &vm_a), 1);
+	assert_int_equal(net(true, &vm_a), -1);
 	assert_non_null(
 	    strstr(stderr_text, "bulwark: net up: bwtap0: refused: it has no bulwark mark"));
 }
@@ -135,14 +135,14 @@ static void test_other_vms_tap(void **state)
 
 	(void)state;
 	fake_tap("bwtap0", 65534, 65534, mark_a)->master = 3;
-	assert_int_equal(net(true, &vm_b), 1);
+	assert_int_equal(net(true, &vm_b), -1);
 	snprintf(want, sizeof(want),
 		 "bulwark: net up: bwtap0: refused: it is marked \"%s\", not \"%s\" (another VM's "
 		 "tap: give this VM a tap of its own in nics[].tap; if this VM's config was moved "
 		 "from there, ip link del bwtap0 and run net up again)\n",
 		 mark_a, mark_b);
 	assert_string_equal(stderr_text, want);
-	assert_int_equal(net(false, &vm_b), 1);
+	assert_int_equal(net(false, &vm_b), -1);
 	snprintf(want, sizeof(want),
 		 "bulwark: net down: bwtap0: refused: it is marked \"%s\", not \"%s\" (another "
 		 "VM's tap: left in place; if this VM's config was moved from there, ip link del "
@@ -160,7 +160,7 @@ static void test_unmarked_tap(void **state)
 
 	(void)state;
 	fake_tap("bwtap0", 65534, 65534, "");
-	assert_int_equal(net(true, &vm_a), 1);
+	assert_int_equal(net(true, &vm_a), -1);
 	snprintf(
 	    want, sizeof(want),
 	    "bulwark: net up: bwtap0: refused: it has no bulwark mark, not \"%s\" (made by "
@@ -168,7 +168,7 @@ static void test_unmarked_tap(void **state)
 	    "net up again)\n",
 	    mark_a);
 	assert_string_equal(stderr_text, want);
-	assert_int_equal(net(false, &vm_a), 1);
+	assert_int_equal(net(false, &vm_a), -1);
 	assert_non_null(strstr(stderr_text, "if it is this VM's, ip link del bwtap0)\n"));
 	assert_int_equal(fake_rtnl_changes, 0);
 	assert_true(fake_links[0].present);
