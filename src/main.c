@@ -125,19 +125,20 @@ static void release_vm(void *vm)
 	vm_destroy(vm);
 }
 
-/* Builds every seccomp filter and empties the capability bounding set; logs why it cannot. */
+/* Builds every seccomp filter and empties the capability bounding set. Returns 0, or the exit
+ * status after saying why it cannot. */
 static int sandbox_prepare(enum policy_seccomp_mode mode)
 {
 	struct bw_error err;
 
 	if (seccomp_prepare(mode, &err)) {
 		log_err("seccomp: %s", err.msg);
-		return -1;
+		return EXIT_RUNTIME;
 	}
 	if (mode == POLICY_SECCOMP_LOG)
 		log_warn("seccomp in log mode: a syscall off a thread's allowlist is reported "
 			 "here and allowed");
-	return caps_empty_bounding_set() ? -1 : 0;
+	return caps_empty_bounding_set(&err) ? print_error(&err) : 0;
 }
 
 static int cmd_run(const char *path)
@@ -165,8 +166,8 @@ static int cmd_run(const char *path)
 		r = print_error(&err);
 	/* ...every thread kind's filter, compiled before any guest code runs, and the bounding set
 	 * emptied while we still hold CAP_SETPCAP (the jail's id drop takes it away)... */
-	if (r == 0 && sandbox_prepare(pol.sandbox.seccomp))
-		r = EXIT_RUNTIME;
+	if (r == 0)
+		r = sandbox_prepare(pol.sandbox.seccomp);
 	/* ...and KVM, which must run a test guest before any vCPU of ours exists. */
 	if (r == 0 && vm_open_kvm(&vm, &err))
 		r = print_error(&err);

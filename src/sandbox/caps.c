@@ -63,7 +63,7 @@ int caps_open_std_fds(void)
 	return 0;
 }
 
-int caps_empty_bounding_set(void)
+int caps_empty_bounding_set(struct bw_error *err)
 {
 	capng_get_caps_process();
 	if (!capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP)) {
@@ -75,7 +75,7 @@ int caps_empty_bounding_set(void)
 	}
 	capng_clear(CAPNG_SELECT_BOUNDS);
 	if (capng_apply(CAPNG_SELECT_BOUNDS)) {
-		log_err("sandbox: cannot empty the capability bounding set");
+		bw_errorf(err, BW_ERR_RUNTIME, "sandbox: cannot empty the capability bounding set");
 		return -EPERM;
 	}
 	return 0;

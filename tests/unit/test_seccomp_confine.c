@@ -306,10 +306,11 @@ static void bounding_child(void)
 {
 	static const char *const empty[] = {"CapBnd:\t0000000000000000", NULL};
 	unsigned long long eff = cap_eff();
+	struct bw_error err;
 
 	if (eff == ~0ULL)
 		_exit(90);
-	if (caps_empty_bounding_set())
+	if (caps_empty_bounding_set(&err))
 		_exit(91);
 	/* CAP_SETPCAP decides: with it the set is emptied, without it the log says why not. */
 	if (eff & (1ULL << CAP_SETPCAP))
