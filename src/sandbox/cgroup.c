@@ -229,7 +229,7 @@ static int write_quotas(const struct cgroup *cg, const struct quota_file f[NQUOT
 
 int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char *name)
 {
-	struct quota_text text;
+	struct quota_text text = {0};
 	struct quota_file files[NQUOTA_FILES];
 	int r;
 
