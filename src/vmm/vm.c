@@ -1,13 +1,13 @@
 /* vm.c: one virtual machine from config to exit: setup in order, the main thread's loop, teardown. */
 #include "vmm/vm.h"
 
-#include "vmm/console.h"
-#include "x86/acpi.h"
 #include "kvm/kvm_probe.h"
-#include "kvm/vcpu.h"
-#include "x86/x86_boot.h"
-#include "util/log.h"
 #include "sandbox/seccomp.h"
+#include "util/log.h"
+#include "vmm/console.h"
+#include "vmm/vm_vcpus.h"
+#include "x86/acpi.h"
+#include "x86/x86_boot.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -209,7 +209,7 @@ int vm_create(struct vm *vm, struct bw_error *err)
 	if (r)
 		return bw_errorf(err, BW_ERR_RUNTIME, "cannot load the guest: %s", strerror(-r));
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		r = vcpu_create(&vm->vcpus[i], vm, i, vm->files.plan.entry, BOOT_ZERO_PAGE_ADDR, &why);
+		r = vm_vcpu_create(vm, i, &why);
 		if (r) {
 			log_err("vcpu%u: %s: %s", i, why, strerror(-r));
 			return 1;
@@ -350,15 +350,7 @@ int vm_run(struct vm *vm)
 	if (vm_devices_start(&vm->devs))
 		vm_request_stop(vm, VM_STOP_ERROR);
 	vm_fds(vm, sig_fd, &fds);
-	for (unsigned i = 0; i < vm->nvcpus && vm_stop_reason(vm) == VM_RUNNING; i++) {
-		r = vcpu_start(&vm->vcpus[i], &fds);
-
-		if (r) {
-			log_err("vcpu%u: cannot start its thread: %s", i, strerror(-r));
-			vm_request_stop(vm, VM_STOP_ERROR);
-			break;
-		}
-	}
+	vm_vcpus_start(vm, &fds);
 	/* Confined only now: every thread is running, so the vmm thread's filter can no longer be
 	 * inherited; from here it waits, tears down and holds no capabilities. */
 	r = sandbox_confine_thread(SANDBOX_VMM, &fds);
@@ -367,10 +359,7 @@ int vm_run(struct vm *vm)
 		vm_request_stop(vm, VM_STOP_ERROR);
 	}
 	wait_for_stop(vm, &con, sig_fd);
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		vcpu_join(&vm->vcpus[i]);
+	vm_vcpus_stop(vm);
 	vm_devices_stop(&vm->devs);
 	/* The vCPUs are gone: what the guest wrote last goes out now if stdout takes it. */
 	console_out_finish(&vm->console);
