@@ -320,15 +320,12 @@ static void vm_fds(const struct vm *vm, int sig_fd, struct sandbox_fds *fds)
 	vm_devices_fds(&vm->devs, fds);
 }
 
-int vm_run(struct vm *vm)
+/* Termination signals arrive on a signalfd; vCPU threads inherit the blocked mask, and unblock
+ * only the kick signal. Returns the signalfd or -1. */
+static int block_signals(void)
 {
-	struct sandbox_fds fds = {0};
-	struct console con;
 	sigset_t stop_signals;
-	int sig_fd, status, r;
-	enum vm_stop_reason why;
 
-	/* Termination signals arrive on a signalfd; vCPU threads inherit the blocked mask. */
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
@@ -336,7 +333,27 @@ int vm_run(struct vm *vm)
 	sigaddset(&stop_signals, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	sigdelset(&stop_signals, SIGUSR1);
-	sig_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	return signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* One line says why the VM ended, with the strays it ignored on the way; returns the status. */
+static int report_stop(const struct vm *vm)
+{
+	enum vm_stop_reason why = vm_stop_reason(vm);
+	const char *sig = why == VM_STOP_SIGNAL ? sigabbrev_np(vm->stop_signal) : NULL;
+
+	log_msg(why == VM_STOP_ERROR ? LOG_ERROR : LOG_INFO,
+		"%s%s (%lu port and %lu MMIO accesses went to no device)", stop_text[why],
+		sig ? sig : "", vm->pio.unclaimed, vm->mmio.unclaimed);
+	return why == VM_STOP_ERROR ? 1 : 0;
+}
+
+int vm_run(struct vm *vm)
+{
+	struct sandbox_fds fds = {0};
+	struct console con;
+	int sig_fd = block_signals(), r;
+
 	if (sig_fd < 0 || vcpu_init_signals()) {
 		log_err("cannot set up signal handling: %s", strerror(errno));
 		return 1;
@@ -367,15 +384,7 @@ int vm_run(struct vm *vm)
 	close(sig_fd);
 	/* Termination signals stay blocked: a second SIGTERM (a supervisor signalling the whole
 	 * process group, say) must not kill bulwark while it tears down. */
-
-	why = vm_stop_reason(vm);
-	status = why == VM_STOP_ERROR ? 1 : 0;
-	/* One line says why the VM ended, with the strays it ignored on the way. */
-	log_msg(why == VM_STOP_ERROR ? LOG_ERROR : LOG_INFO,
-		"%s%s (%lu port and %lu MMIO accesses went to no device)", stop_text[why],
-		why == VM_STOP_SIGNAL && sigabbrev_np(vm->stop_signal) ? sigabbrev_np(vm->stop_signal) : "", vm->pio.unclaimed,
-		vm->mmio.unclaimed);
-	return status;
+	return report_stop(vm);
 }
 
 void vm_destroy(struct vm *vm)
