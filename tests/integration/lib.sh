@@ -229,10 +229,10 @@ bench_prepare() {
     mkdir -p "$repo/.cache/bench"
 }
 
-# bench_where CONFIG: sets where and emulated: 1 when `bulwark host check CONFIG` fails here, so
-# that with-kvm runs the loop in the emulated host.
+# bench_where CONFIG: sets where and emulated: 1 when `bulwark host check CONFIG` fails here or
+# BULWARK_EMULATE is set, as with-kvm then runs the loop in the emulated host.
 bench_where() {
-    if "$bulwark" host check "$1" >/dev/null 2>&1; then
+    if [[ -z ${BULWARK_EMULATE:-} ]] && "$bulwark" host check "$1" >/dev/null 2>&1; then
         where="this machine's /dev/kvm" emulated=0
     else
         where="an emulated host (QEMU TCG, nested KVM): tests/emuhost" emulated=1
