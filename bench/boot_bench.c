@@ -31,16 +31,16 @@
 #define DEFAULT_MARKER "BULWARK-BENCH-INIT"
 
 static const char usage[] =
-	"usage: boot_bench [--marker STR] [--guest-mem MiB] [--timeout SEC] [--finish-timeout SEC]\n"
-	"                  [--log FILE] -- VMM [ARGS...]\n"
-	"  --marker STR          line the guest's init prints first (default " DEFAULT_MARKER ")\n"
-	"  --guest-mem MiB       configured guest RAM; anonymous mappings this big are guest RAM\n"
-	"                        (default 256)\n"
-	"  --timeout SEC         give up when the marker has not come after SEC seconds (default 120)\n"
-	"  --finish-timeout SEC  after the marker, kill the VMM if it has not exited (default 30)\n"
-	"  --log FILE            write the VMM's stdout and stderr to FILE\n"
-	"  --top N               also print (to stderr) the N biggest contributors to rss_extra_kib\n"
-	"Prints one line: \"ok init_ms=.. cpu_ms=.. rss_extra_kib=.. ...\" or \"fail reason=..\".\n";
+    "usage: boot_bench [--marker STR] [--guest-mem MiB] [--timeout SEC] [--finish-timeout SEC]\n"
+    "                  [--log FILE] -- VMM [ARGS...]\n"
+    "  --marker STR          line the guest's init prints first (default " DEFAULT_MARKER ")\n"
+    "  --guest-mem MiB       configured guest RAM; anonymous mappings this big are guest RAM\n"
+    "                        (default 256)\n"
+    "  --timeout SEC         give up when the marker has not come after SEC seconds (default 120)\n"
+    "  --finish-timeout SEC  after the marker, kill the VMM if it has not exited (default 30)\n"
+    "  --log FILE            write the VMM's stdout and stderr to FILE\n"
+    "  --top N               also print (to stderr) the N biggest contributors to rss_extra_kib\n"
+    "Prints one line: \"ok init_ms=.. cpu_ms=.. rss_extra_kib=.. ...\" or \"fail reason=..\".\n";
 
 static volatile sig_atomic_t child_pgid;
 
@@ -103,7 +103,8 @@ static struct cpu_sample read_cpu(pid_t pid)
 		return s;
 	int field = 3;
 	bool have_u = false, have_s = false, have_g = false;
-	for (char *tok = strtok_r(p + 1, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save), field++) {
+	for (char *tok = strtok_r(p + 1, " \n", &save); tok;
+	     tok = strtok_r(NULL, " \n", &save), field++) {
 		if (field == 14) {
 			s.utime = strtoull(tok, NULL, 10);
 			have_u = true;
@@ -154,7 +155,7 @@ static int by_rss_desc(const void *a, const void *b)
 struct mem_sample {
 	bool ok;
 	unsigned long long rss_total, rss_extra, anon_extra, pss_extra; /* KiB */
-	unsigned long long ram_size, ram_rss;                               /* KiB */
+	unsigned long long ram_size, ram_rss;				/* KiB */
 	unsigned ram_maps;
 };
 
@@ -177,8 +178,8 @@ static struct mem_sample read_mem(pid_t pid, unsigned long long guest_kib)
 		char perms[8], dev[32];
 		int name_at = 0;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %31s %llu %n", &start, &end, perms, &off, dev, &inode,
-			   &name_at) == 6) {
+		if (sscanf(line, "%llx-%llx %7s %llx %31s %llu %n", &start, &end, perms, &off, dev,
+			   &inode, &name_at) == 6) {
 			char *name = line + name_at;
 			name[strcspn(name, "\n")] = '\0';
 			bool anon = inode == 0 && (name[0] == '\0' || !strncmp(name, "[anon:", 6));
@@ -446,10 +447,11 @@ int main(int argc, char **argv)
 		printf(" cpu_ms=NA");
 	}
 	if (mem.ok) {
-		printf(" rss_extra_kib=%llu anon_extra_kib=%llu pss_extra_kib=%llu rss_total_kib=%llu"
-		       " ram_maps=%u ram_kib=%llu ram_rss_kib=%llu",
-		       mem.rss_extra, mem.anon_extra, mem.pss_extra, mem.rss_total, mem.ram_maps,
-		       mem.ram_size, mem.ram_rss);
+		printf(
+		    " rss_extra_kib=%llu anon_extra_kib=%llu pss_extra_kib=%llu rss_total_kib=%llu"
+		    " ram_maps=%u ram_kib=%llu ram_rss_kib=%llu",
+		    mem.rss_extra, mem.anon_extra, mem.pss_extra, mem.rss_total, mem.ram_maps,
+		    mem.ram_size, mem.ram_rss);
 	} else {
 		printf(" rss_extra_kib=NA");
 	}
@@ -458,8 +460,8 @@ int main(int argc, char **argv)
 	if (mem.ok && top >= 1) {
 		qsort(groups, ngroups, sizeof(groups[0]), by_rss_desc);
 		for (unsigned g = 0; g < ngroups && g < (unsigned)top && groups[g].rss; g++)
-			fprintf(stderr, "boot_bench: rss beyond guest RAM: %8llu KiB  %s\n", groups[g].rss,
-				groups[g].name);
+			fprintf(stderr, "boot_bench: rss beyond guest RAM: %8llu KiB  %s\n",
+				groups[g].rss, groups[g].name);
 	}
 	return 0;
 

@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 	    {"BWVNET-GOOD-TCP", 6, NULL, 0, 34, 16, csum},
 	    {"BWVNET-EVIL-PORT", 17, NULL, 0, 34, 2, csum}, /* the destination port */
 	    {"BWVNET-EVIL-SRC", 17, NULL, 0, 26, 0, csum},  /* the source address */
-	    {"BWVNET-EVIL-MAC", 6, NULL, 0, 0, 0, csum},	    /* the destination MAC */
+	    {"BWVNET-EVIL-MAC", 6, NULL, 0, 0, 0, csum},    /* the destination MAC */
 	    {"BWVNET-EVIL-SRR", 17, lsrr, sizeof(lsrr), 0, 0, 0},
 	};
 	struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP)};

@@ -1,8 +1,8 @@
 /* acpi_pm.c: the hardware-reduced ACPI sleep control and status registers (guest poweroff). */
 #include "devices/acpi_pm.h"
 
-#include "x86/acpi.h"
 #include "util/log.h"
+#include "x86/acpi.h"
 
 #include <string.h>
 

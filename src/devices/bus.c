@@ -72,8 +72,8 @@ bool bus_access(struct bus *b, uint64_t addr, uint8_t *data, uint32_t len, bool 
 		memset(data, 0xff, len);
 	n = __atomic_add_fetch(&b->unclaimed, 1, __ATOMIC_RELAXED);
 	if (n <= BUS_LOG_UNCLAIMED_MAX)
-		log_debug("%s: unclaimed %s of %u bytes at 0x%llx%s", b->name, is_write ? "write" : "read",
-			  len, (unsigned long long)addr,
+		log_debug("%s: unclaimed %s of %u bytes at 0x%llx%s", b->name,
+			  is_write ? "write" : "read", len, (unsigned long long)addr,
 			  n == BUS_LOG_UNCLAIMED_MAX ? " (further ones only counted)" : "");
 	return false;
 }

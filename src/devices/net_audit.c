@@ -60,8 +60,7 @@ static void add_mac(char *buf, size_t cap, size_t *n, const char *key, const uin
 	    m[4], m[5]);
 }
 
-static void add_ip(char *buf, size_t cap, size_t *n, const char *key, int family,
-		   const uint8_t *a)
+static void add_ip(char *buf, size_t cap, size_t *n, const char *key, int family, const uint8_t *a)
 {
 	char s[INET6_ADDRSTRLEN] = "?";
 

@@ -157,8 +157,7 @@ static enum net_drop_reason arp(const struct net_filter *f, const uint8_t *p, si
 	if (memcmp(p + 8, f->mac, 6) != 0)
 		return drop(d, NET_DROP_ARP_SPOOF);
 	/* Sender 0.0.0.0: an RFC 5227 probe, which is a request. */
-	if (!memcmp(p + 14, zero, 4) ? op != 1
-				     : !f->has_ipv4 || memcmp(p + 14, f->ipv4, 4) != 0)
+	if (!memcmp(p + 14, zero, 4) ? op != 1 : !f->has_ipv4 || memcmp(p + 14, f->ipv4, 4) != 0)
 		return drop(d, NET_DROP_ARP_SPOOF);
 	if (!net_dst_allowed(f, 4, p + 24, PROTO_ARP, -1))
 		return drop(d, NET_DROP_DST_DENIED);

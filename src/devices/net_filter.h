@@ -3,8 +3,8 @@
 #define BULWARK_NET_FILTER_H
 
 #include "config/config.h"
-#include "util/rate_limit.h"
 #include "policy/policy_network.h"
+#include "util/rate_limit.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,7 +48,7 @@ struct net_drop {
 	uint8_t src_mac[6], dst_mac[6];
 	uint16_t ethertype;
 	uint8_t family; /* of src and dst: 4 or 6 (ARP gives 4), 0 when not reached */
-	uint16_t l4;	/* where a whole TCP or UDP header starts in an unfragmented packet, else 0 */
+	uint16_t l4; /* where a whole TCP or UDP header starts in an unfragmented packet, else 0 */
 	uint8_t src[16], dst[16];
 	int proto; /* IP protocol number, -1 when not reached */
 	int dport; /* TCP or UDP destination port, -1 when not reached */
@@ -77,8 +77,9 @@ struct net_filter {
 	uint8_t mac[6];
 	bool has_ipv4, has_ipv6;
 	uint8_t ipv4[4], ipv6[16];
-	uint8_t ll6[16]; /* the guest's link-local address: the config's, or fe80:: + EUI-64 of mac */
-	unsigned vlan;	 /* 0: untagged */
+	uint8_t
+	    ll6[16];   /* the guest's link-local address: the config's, or fe80:: + EUI-64 of mac */
+	unsigned vlan; /* 0: untagged */
 	bool dhcp;
 	uint16_t ethertypes[POLICY_ETHERTYPES_MAX];
 	unsigned nethertypes;

@@ -121,8 +121,10 @@ static void transmit(struct serial *s, uint8_t c)
 static uint8_t serial_msr(const struct serial *s)
 {
 	if (s->mcr & MCR_LOOP) /* modem outputs wired back to the inputs */
-		return (uint8_t)(((s->mcr & MCR_DTR) ? MSR_DSR : 0) | ((s->mcr & MCR_RTS) ? MSR_CTS : 0) |
-				 ((s->mcr & MCR_OUT1) ? MSR_RI : 0) | ((s->mcr & MCR_OUT2) ? MSR_DCD : 0));
+		return (uint8_t)(((s->mcr & MCR_DTR) ? MSR_DSR : 0) |
+				 ((s->mcr & MCR_RTS) ? MSR_CTS : 0) |
+				 ((s->mcr & MCR_OUT1) ? MSR_RI : 0) |
+				 ((s->mcr & MCR_OUT2) ? MSR_DCD : 0));
 	return MSR_DCD | MSR_DSR | MSR_CTS;
 }
 

@@ -19,11 +19,11 @@ typedef void (*serial_irq_fn)(void *opaque, int level);
 struct serial {
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
-	bool thr_int;	 /* a "transmitter empty" interrupt is pending */
+	bool thr_int; /* a "transmitter empty" interrupt is pending */
 	uint8_t rx[SERIAL_RX_FIFO];
 	unsigned rx_head, rx_count;
 	struct console_out *out; /* guest output goes here (never waits); NULL discards it */
-	int drained_fd;	      /* eventfd written when the guest frees FIFO room; -1 for none */
+	int drained_fd;		 /* eventfd written when the guest frees FIFO room; -1 for none */
 	serial_irq_fn set_irq;
 	void *irq_opaque;
 	int irq_level;

@@ -24,9 +24,9 @@ struct virtio_mmio;
  */
 struct virtio_dev_ops {
 	enum sandbox_kind kind; /* which allowlist the device's thread runs under */
-	uint32_t device_id;   /* VIRTIO_ID_* */
-	unsigned nqueues;     /* at most VIRTIO_MMIO_QUEUES_MAX */
-	uint32_t config_size; /* bytes of device config space, at most VIRTIO_MMIO_CONFIG_MAX */
+	uint32_t device_id;	/* VIRTIO_ID_* */
+	unsigned nqueues;	/* at most VIRTIO_MMIO_QUEUES_MAX */
+	uint32_t config_size;	/* bytes of device config space, at most VIRTIO_MMIO_CONFIG_MAX */
 
 	/* Device-specific feature bits offered. The transport adds VIRTIO_F_VERSION_1,
 	 * VIRTIO_F_INDIRECT_DESC and VIRTIO_F_EVENT_IDX, which the virtqueue code handles. */
@@ -37,7 +37,8 @@ struct virtio_dev_ops {
 
 	/* Config space access; the transport has checked off + len <= config_size. */
 	void (*config_read)(void *dev, uint32_t off, uint8_t *data, uint32_t len);
-	void (*config_write)(void *dev, uint32_t off, const uint8_t *data, uint32_t len); /* or NULL */
+	void (*config_write)(void *dev, uint32_t off, const uint8_t *data,
+			     uint32_t len); /* or NULL */
 
 	/* DRIVER_OK: the queues the driver made ready are live and FEATURES are final. Returns 0, or
 	 * -errno and the device then needs a reset. Any thread. */
@@ -84,7 +85,8 @@ struct virtio_mmio {
 	uint32_t config_generation;
 	struct virtqueue vq[VIRTIO_MMIO_QUEUES_MAX];
 
-	uint32_t int_status; /* InterruptStatus; atomic, so the guest's ISR never waits for the lock */
+	uint32_t
+	    int_status; /* InterruptStatus; atomic, so the guest's ISR never waits for the lock */
 	int notify_fd[VIRTIO_MMIO_QUEUES_MAX]; /* eventfds: KVM ioeventfds on QueueNotify */
 	int irq_fd;			       /* eventfd: a KVM irqfd on gsi */
 	int ctl_fd;			       /* eventfd: wakes the device thread */

@@ -1,8 +1,8 @@
 /* virtio_mmio_thread.c: a virtio device's thread: waits for notifications, serves them. */
 #include "devices/virtio_mmio.h"
 
-#include "util/log.h"
 #include "sandbox/thread.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -111,7 +111,7 @@ struct virtio_net {
 	uint16_t rx_heads[QUEUE_SIZE];
 	uint32_t rx_lens[QUEUE_SIZE];
 	uint8_t tx_buf[NET_VLAN_HLEN + BUF_LEN]; /* room in front for a VLAN tag */
-	uint8_t rx_buf[BUF_LEN + 1]; /* one more byte tells a frame over the maximum */
+	uint8_t rx_buf[BUF_LEN + 1];		 /* one more byte tells a frame over the maximum */
 };
 
 static inline bool net_has(const struct virtio_net *n, unsigned bit)

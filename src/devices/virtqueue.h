@@ -42,18 +42,18 @@ struct vq_req {
  */
 struct virtqueue {
 	/* Set by the device at creation. */
-	uint16_t size_max;  /* QueueNumMax: a power of two, at most VQ_SIZE_MAX */
-	uint32_t len_max;   /* cap on out_len and in_len of one chain; 0 means VQ_LEN_MAX */
+	uint16_t size_max; /* QueueNumMax: a power of two, at most VQ_SIZE_MAX */
+	uint32_t len_max;  /* cap on out_len and in_len of one chain; 0 means VQ_LEN_MAX */
 
 	/* The driver's choice, written through the transport's registers. */
-	uint16_t size;	    /* QueueNum */
+	uint16_t size; /* QueueNum */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
-	bool ready;	    /* QueueReady */
+	bool ready; /* QueueReady */
 
 	/* Set by vq_start(), private to virtqueue.c after that. */
 	bool live;
-	bool indirect;	    /* VIRTIO_F_INDIRECT_DESC negotiated */
-	bool event_idx;	    /* VIRTIO_F_EVENT_IDX negotiated */
+	bool indirect;	/* VIRTIO_F_INDIRECT_DESC negotiated */
+	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
 	const struct guest_mem *mem;
 	uint8_t *desc, *avail, *used; /* host pointers, each ring part checked wholly inside RAM */
 	uint16_t last_avail;	      /* next avail ring entry to take */
@@ -61,8 +61,8 @@ struct virtqueue {
 	uint16_t published_idx;	      /* used->idx as the driver last saw it from us */
 	uint16_t signalled_idx;	      /* used index at the last interrupt (EVENT_IDX) */
 	bool signalled_valid;
-	bool broken;		      /* the guest broke the queue; nothing is served until reset */
-	const char *why;	      /* why it broke (a static string), for the one log line */
+	bool broken;	 /* the guest broke the queue; nothing is served until reset */
+	const char *why; /* why it broke (a static string), for the one log line */
 };
 
 /* Puts Q back to its reset state: not ready, not live, the driver's fields cleared. */
@@ -73,8 +73,7 @@ void vq_reset(struct virtqueue *q);
  * 4-byte aligned; each part wholly inside guest RAM) and makes Q live with the negotiated
  * FEATURES. Returns 0, or -EINVAL with *WHY saying what was wrong.
  */
-int vq_start(struct virtqueue *q, const struct guest_mem *mem, uint64_t features,
-	     const char **why);
+int vq_start(struct virtqueue *q, const struct guest_mem *mem, uint64_t features, const char **why);
 
 /*
  * Takes the next available chain into REQ. Returns 1 when it did, 0 when the avail ring holds

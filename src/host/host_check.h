@@ -3,8 +3,8 @@
 #define BULWARK_HOST_CHECK_H
 
 #include "config/config.h"
-#include "sandbox/cgroup_host.h"
 #include "policy/policy.h"
+#include "sandbox/cgroup_host.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 /* Every capability bulwark relies on, with the name an error message gives it. */
-#define CAP(c, what) {c, #c, "KVM lacks " #c what}
+#define CAP(c, what)                                                                               \
+	{                                                                                          \
+		c, #c, "KVM lacks " #c what                                                        \
+	}
 static const struct {
 	int cap;
 	const char *name, *why;
@@ -136,10 +139,10 @@ fail:
 static int set_memslot(struct kvm *k, unsigned slot, uint64_t gpa, uint64_t size, void *host)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = slot,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)host,
+	    .slot = slot,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)host,
 	};
 	return ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) ? -errno : 0;
 }
@@ -169,7 +172,8 @@ int kvm_create_vm(struct kvm *k, const struct guest_mem *m, struct bw_error *err
 		return step_failed(err, "KVM_CREATE_PIT2 failed", errno);
 	r = set_memslot(k, 0, 0, m->low_size, m->host);
 	if (!r && m->size > m->low_size)
-		r = set_memslot(k, 1, GMEM_HIGH_START, m->size - m->low_size, m->host + m->low_size);
+		r = set_memslot(k, 1, GMEM_HIGH_START, m->size - m->low_size,
+				m->host + m->low_size);
 	if (r)
 		return step_failed(err, "KVM_SET_USER_MEMORY_REGION failed", -r);
 	return 0;
@@ -185,11 +189,11 @@ int kvm_irq_line(const struct kvm *k, unsigned gsi, int level)
 int kvm_add_ioeventfd(const struct kvm *k, uint64_t addr, uint32_t len, uint64_t datamatch, int fd)
 {
 	struct kvm_ioeventfd io = {
-		.datamatch = datamatch,
-		.addr = addr,
-		.len = len,
-		.fd = fd,
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH, /* MMIO: no FLAG_PIO */
+	    .datamatch = datamatch,
+	    .addr = addr,
+	    .len = len,
+	    .fd = fd,
+	    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH, /* MMIO: no FLAG_PIO */
 	};
 
 	return ioctl(k->vm_fd, KVM_IOEVENTFD, &io) ? -errno : 0;

@@ -16,11 +16,11 @@
 #define KVM_LAPIC_ADDR 0xfee00000ULL
 
 struct kvm {
-	int dev_fd;	     /* /dev/kvm */
+	int dev_fd; /* /dev/kvm */
 	int vm_fd;
-	size_t run_size;     /* bytes of each vCPU's shared kvm_run area */
-	unsigned max_vcpus;  /* KVM_CAP_MAX_VCPUS */
-	bool tsc_deadline;   /* KVM_CAP_TSC_DEADLINE_TIMER */
+	size_t run_size;	      /* bytes of each vCPU's shared kvm_run area */
+	unsigned max_vcpus;	      /* KVM_CAP_MAX_VCPUS */
+	bool tsc_deadline;	      /* KVM_CAP_TSC_DEADLINE_TIMER */
 	struct kvm_cpuid2 *supported; /* KVM_GET_SUPPORTED_CPUID */
 };
 

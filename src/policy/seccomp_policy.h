@@ -38,7 +38,7 @@ enum sandbox_fd_role {
 	SANDBOX_FD_TIMER,	 /* "timer": virtio-rng's rate timerfd */
 	SANDBOX_FD_SIGNALFD,	 /* "signalfd": the vmm thread's termination signals */
 	SANDBOX_FD_PIDFD,	 /* "pidfd": the supervisor's VMM */
-	SANDBOX_FD_CONSOLE,	 /* "console": where the guest's output goes (stdout's own description) */
+	SANDBOX_FD_CONSOLE, /* "console": where the guest's output goes (stdout's own description) */
 	SANDBOX_FD_CONSOLE_WAKE, /* "console-wake": the console ring's eventfd (vCPUs to vmm thread) */
 	SANDBOX_FD_CONSOLE_TICK, /* "console-tick": the console's rate-limit timerfd */
 	SANDBOX_FD_ROLES

@@ -1,10 +1,10 @@
 /* jail.c: confining the VMM per the policy: rlimits, its cgroup, namespaces, pivot_root, ids. */
 #include "sandbox/jail.h"
 
-#include "util/log.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/cgroup_host.h"
 #include "sandbox/jail_supervisor.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

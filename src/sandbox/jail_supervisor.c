@@ -3,8 +3,8 @@
 #include "sandbox/jail_supervisor.h"
 #include "util/bytes.h"
 
-#include "util/log.h"
 #include "sandbox/seccomp.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <string.h>

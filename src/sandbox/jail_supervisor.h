@@ -3,8 +3,8 @@
 #ifndef BULWARK_JAIL_SUPERVISOR_H
 #define BULWARK_JAIL_SUPERVISOR_H
 
-#include "sandbox/cgroup.h"
 #include "policy/policy.h"
+#include "sandbox/cgroup.h"
 
 #include <signal.h>
 #include <sys/types.h>

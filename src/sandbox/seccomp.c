@@ -3,10 +3,10 @@
 #include "sandbox/seccomp.h"
 #include "util/bytes.h"
 
-#include "util/log.h"
+#include "policy/seccomp_policy.h"
 #include "sandbox/caps.h"
 #include "sandbox/seccomp_fds.h"
-#include "policy/seccomp_policy.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -24,13 +24,13 @@
 #define PORT_DELAY 0xed
 
 static const char *const stop_text[] = {
-	[VM_RUNNING] = "running",
-	[VM_STOP_POWEROFF] = "guest powered off",
-	[VM_STOP_REBOOT] = "guest rebooted",
-	[VM_STOP_TRIPLE_FAULT] = "guest triple-faulted (treated as a reboot)",
-	[VM_STOP_CONSOLE_QUIT] = "quit from the console (Ctrl-A x)",
-	[VM_STOP_SIGNAL] = "stopped by SIG",
-	[VM_STOP_ERROR] = "stopped on an error",
+    [VM_RUNNING] = "running",
+    [VM_STOP_POWEROFF] = "guest powered off",
+    [VM_STOP_REBOOT] = "guest rebooted",
+    [VM_STOP_TRIPLE_FAULT] = "guest triple-faulted (treated as a reboot)",
+    [VM_STOP_CONSOLE_QUIT] = "quit from the console (Ctrl-A x)",
+    [VM_STOP_SIGNAL] = "stopped by SIG",
+    [VM_STOP_ERROR] = "stopped on an error",
 };
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
@@ -95,14 +95,14 @@ static int setup_devices(struct vm *vm)
 static int load_guest(struct vm *vm)
 {
 	struct acpi_platform p = {
-		.ncpus = vm->nvcpus,
-		.lapic_addr = KVM_LAPIC_ADDR,
-		.ioapic_addr = KVM_IOAPIC_ADDR,
-		.ioapic_id = (uint8_t)vm->nvcpus,
-		.sleep_ctl_port = ACPI_PM_SLEEP_CTL_PORT,
-		.sleep_sts_port = ACPI_PM_SLEEP_STS_PORT,
-		.serial_port = SERIAL_PORT_COM1,
-		.serial_irq = SERIAL_IRQ_COM1,
+	    .ncpus = vm->nvcpus,
+	    .lapic_addr = KVM_LAPIC_ADDR,
+	    .ioapic_addr = KVM_IOAPIC_ADDR,
+	    .ioapic_id = (uint8_t)vm->nvcpus,
+	    .sleep_ctl_port = ACPI_PM_SLEEP_CTL_PORT,
+	    .sleep_sts_port = ACPI_PM_SLEEP_STS_PORT,
+	    .serial_port = SERIAL_PORT_COM1,
+	    .serial_irq = SERIAL_IRQ_COM1,
 	};
 	uint8_t *acpi = gmem_ptr(&vm->mem, BOOT_ACPI_ADDR, BOOT_ACPI_SIZE);
 	long n;
@@ -272,11 +272,11 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
 
 	while (vm_stop_reason(vm) == VM_RUNNING) {
 		struct pollfd p[5] = {
-			{.fd = vm->stop_fd, .events = POLLIN},
-			{.fd = sig_fd, .events = POLLIN},
-			{.fd = -1, .events = POLLIN},
-			{.fd = vm->console.wake_fd, .events = POLLIN},
-			console_out_pollfd(vm, out),
+		    {.fd = vm->stop_fd, .events = POLLIN},
+		    {.fd = sig_fd, .events = POLLIN},
+		    {.fd = -1, .events = POLLIN},
+		    {.fd = vm->console.wake_fd, .events = POLLIN},
+		    console_out_pollfd(vm, out),
 		};
 
 		if (con->interactive)

@@ -3,15 +3,15 @@
 #define BULWARK_VM_H
 
 #include "config/config.h"
-#include "x86/boot_files.h"
-#include "devices/console_out.h"
 #include "devices/acpi_pm.h"
 #include "devices/bus.h"
+#include "devices/console_out.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
 #include "kvm/kvm.h"
 #include "kvm/memory.h"
 #include "vmm/vm_devices.h"
+#include "x86/boot_files.h"
 
 #include <pthread.h>
 
@@ -38,7 +38,7 @@ struct vm {
 	struct acpi_pm pm;
 	struct boot_files files;
 	struct vm_devices devs; /* virtio: disks, nics, rng */
-	int serial_drained_fd; /* eventfd: the guest made room in the UART's receive FIFO */
+	int serial_drained_fd;	/* eventfd: the guest made room in the UART's receive FIFO */
 	struct vcpu *vcpus;
 	unsigned nvcpus;
 	int stop_fd;	 /* eventfd: the main thread wakes when a stop is requested */

@@ -5,9 +5,9 @@
 #include "config/config.h"
 #include "devices/bus.h"
 #include "devices/virtio_mmio.h"
-#include "x86/acpi.h"
 #include "kvm/kvm.h"
 #include "policy/policy_network.h"
+#include "x86/acpi.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -125,8 +125,8 @@ static void build_rsdp(uint8_t *t, uint64_t xsdt_gpa)
 	/* ACPI signatures and ids are fixed-width fields, never NUL-terminated. */
 	memcpy(t, "RSD PTR ", 8); // NOLINT(bugprone-not-null-terminated-result)
 	memcpy(t + 9, OEM_ID, 6); // NOLINT(bugprone-not-null-terminated-result)
-	t[15] = 2;	      /* revision: ACPI 2.0+, so the XSDT fields below are valid */
-	store_le(t + 16, 0, 4); /* RSDT address: none */
+	t[15] = 2;		  /* revision: ACPI 2.0+, so the XSDT fields below are valid */
+	store_le(t + 16, 0, 4);	  /* RSDT address: none */
 	store_le(t + 20, RSDP_LEN, 4);
 	store_le(t + 24, xsdt_gpa, 8);
 	fix_checksum(t, RSDP_V1_LEN, 8);

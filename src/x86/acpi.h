@@ -15,14 +15,14 @@ struct acpi_mmio_dev {
 };
 
 struct acpi_platform {
-	unsigned ncpus;		   /* LAPIC ids 0 .. ncpus-1 */
-	uint64_t lapic_addr;	   /* 0xfee00000 */
-	uint64_t ioapic_addr;	   /* 0xfec00000 */
-	uint8_t ioapic_id;	   /* after the last LAPIC id */
-	uint16_t sleep_ctl_port;   /* FADT SLEEP_CONTROL_REG, one byte, I/O space */
-	uint16_t sleep_sts_port;   /* FADT SLEEP_STATUS_REG, one byte, I/O space */
-	uint16_t serial_port;	   /* 0x3f8, described as PNP0501 */
-	uint8_t serial_irq;	   /* 4 */
+	unsigned ncpus;		 /* LAPIC ids 0 .. ncpus-1 */
+	uint64_t lapic_addr;	 /* 0xfee00000 */
+	uint64_t ioapic_addr;	 /* 0xfec00000 */
+	uint8_t ioapic_id;	 /* after the last LAPIC id */
+	uint16_t sleep_ctl_port; /* FADT SLEEP_CONTROL_REG, one byte, I/O space */
+	uint16_t sleep_sts_port; /* FADT SLEEP_STATUS_REG, one byte, I/O space */
+	uint16_t serial_port;	 /* 0x3f8, described as PNP0501 */
+	uint8_t serial_irq;	 /* 4 */
 	unsigned n_mmio;
 	struct acpi_mmio_dev mmio[ACPI_MAX_MMIO_DEVS];
 };

@@ -55,25 +55,29 @@ int boot_files_open(const struct vm_config *cfg, struct boot_files *f, struct bw
 
 	memset(f, 0, sizeof(*f));
 	if (map_file(cfg->kernel, &f->kernel, &f->kernel_len, &why)) {
-		config_errorf(err, cfg->path, cfg->loc_kernel, "kernel", "%s: %s", cfg->kernel, why);
+		config_errorf(err, cfg->path, cfg->loc_kernel, "kernel", "%s: %s", cfg->kernel,
+			      why);
 		return -1;
 	}
 	if (cfg->initrd && map_file(cfg->initrd, &f->initrd, &f->initrd_len, &why)) {
-		config_errorf(err, cfg->path, cfg->loc_initrd, "initrd", "%s: %s", cfg->initrd, why);
+		config_errorf(err, cfg->path, cfg->loc_initrd, "initrd", "%s: %s", cfg->initrd,
+			      why);
 		boot_files_close(f);
 		return -1;
 	}
-	r = x86_boot_plan(f->kernel, f->kernel_len, f->initrd_len, cfg->memory, strlen(cfg->cmdline),
-			  &f->plan, &why);
+	r = x86_boot_plan(f->kernel, f->kernel_len, f->initrd_len, cfg->memory,
+			  strlen(cfg->cmdline), &f->plan, &why);
 	if (r == -E2BIG) {
-		config_errorf(err, cfg->path, cfg->loc_cmdline, "cmdline", "%s (kernel %s takes %u bytes)",
-			      why, cfg->kernel, f->plan.cmdline_max);
+		config_errorf(err, cfg->path, cfg->loc_cmdline, "cmdline",
+			      "%s (kernel %s takes %u bytes)", why, cfg->kernel,
+			      f->plan.cmdline_max);
 		boot_files_close(f);
 		return -1;
 	}
 	if (r) {
-		config_errorf(err, cfg->path, cfg->loc_kernel, "kernel", "%s: %s (memory: %llu MiB)",
-			      cfg->kernel, why, (unsigned long long)(cfg->memory >> 20));
+		config_errorf(err, cfg->path, cfg->loc_kernel, "kernel",
+			      "%s: %s (memory: %llu MiB)", cfg->kernel, why,
+			      (unsigned long long)(cfg->memory >> 20));
 		boot_files_close(f);
 		return -1;
 	}

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define HDR_OFFSET 0x1f1 /* struct setup_header within the zero page and the bzImage */
+#define HDR_OFFSET 0x1f1     /* struct setup_header within the zero page and the bzImage */
 #define HDR_MAGIC 0x53726448 /* "HdrS" */
 #define BOOT_FLAG_MAGIC 0xaa55
 #define MIN_PROTOCOL 0x20a /* 2.10: pref_address, init_size, 64-bit entry */
@@ -100,8 +100,8 @@ static int place_initrd(const struct setup_header *h, uint64_t low_ram, uint64_t
 	return 0;
 }
 
-int x86_boot_plan(const uint8_t *kernel, size_t kernel_len, uint64_t initrd_size,
-		  uint64_t mem_size, size_t cmdline_len, struct boot_plan *plan, const char **why)
+int x86_boot_plan(const uint8_t *kernel, size_t kernel_len, uint64_t initrd_size, uint64_t mem_size,
+		  size_t cmdline_len, struct boot_plan *plan, const char **why)
 {
 	struct setup_header h;
 	uint64_t setup_sects, low_ram;
@@ -177,7 +177,8 @@ static int build_page_tables(const struct guest_mem *m)
 	for (i = 0; i < 4; i++) {
 		pdpt[i] = (BOOT_PD_ADDR + i * PAGE_SIZE) | PTE_PRESENT | PTE_RW;
 		for (j = 0; j < 512; j++)
-			pd[j] = (((uint64_t)i << 30) + ((uint64_t)j << 21)) | PTE_PRESENT | PTE_RW | PTE_PS;
+			pd[j] = (((uint64_t)i << 30) + ((uint64_t)j << 21)) | PTE_PRESENT | PTE_RW |
+				PTE_PS;
 		if (gmem_write(m, BOOT_PD_ADDR + i * PAGE_SIZE, pd, sizeof(pd)))
 			return -EFAULT;
 	}
@@ -190,11 +191,11 @@ static int build_page_tables(const struct guest_mem *m)
 static int build_gdt(const struct guest_mem *m)
 {
 	const uint64_t gdt[] = {
-		0,
-		0,
-		0x00af9b000000ffffULL, /* BOOT_CS: 64-bit code, present, DPL 0 */
-		0x00cf93000000ffffULL, /* BOOT_DS: flat data, read/write */
-		0x008f8b000000ffffULL, /* BOOT_TSS: busy 32-bit TSS, for VMX's entry checks */
+	    0,
+	    0,
+	    0x00af9b000000ffffULL, /* BOOT_CS: 64-bit code, present, DPL 0 */
+	    0x00cf93000000ffffULL, /* BOOT_DS: flat data, read/write */
+	    0x008f8b000000ffffULL, /* BOOT_TSS: busy 32-bit TSS, for VMX's entry checks */
 	};
 	return gmem_write(m, BOOT_GDT_ADDR, gdt, sizeof(gdt));
 }
@@ -210,8 +211,7 @@ int x86_boot_load(const struct guest_mem *m, const struct boot_plan *plan, const
 		return -EFAULT;
 	if (gmem_write(m, BOOT_CMDLINE_ADDR, cmdline, cmdline_len + 1))
 		return -EFAULT;
-	if (build_zero_page(m, plan, kernel, rsdp_addr) || build_page_tables(m) ||
-	    build_gdt(m))
+	if (build_zero_page(m, plan, kernel, rsdp_addr) || build_page_tables(m) || build_gdt(m))
 		return -EFAULT;
 	return 0;
 }

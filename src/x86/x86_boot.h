@@ -26,15 +26,15 @@
 
 /* What a checked bzImage and its initrd will occupy; computed without touching guest memory. */
 struct boot_plan {
-	uint16_t protocol;     /* e.g. 0x20f */
-	uint64_t setup_size;   /* bytes of real-mode setup before the protected-mode image */
-	uint64_t kernel_addr;  /* where the protected-mode image goes */
-	uint64_t kernel_size;  /* bytes copied there */
-	uint64_t kernel_end;   /* kernel_addr + the larger of init_size and kernel_size */
-	uint64_t entry;	       /* 64-bit entry point */
-	uint64_t initrd_addr;  /* 0 without initrd */
+	uint16_t protocol;    /* e.g. 0x20f */
+	uint64_t setup_size;  /* bytes of real-mode setup before the protected-mode image */
+	uint64_t kernel_addr; /* where the protected-mode image goes */
+	uint64_t kernel_size; /* bytes copied there */
+	uint64_t kernel_end;  /* kernel_addr + the larger of init_size and kernel_size */
+	uint64_t entry;	      /* 64-bit entry point */
+	uint64_t initrd_addr; /* 0 without initrd */
 	uint64_t initrd_size;
-	uint32_t cmdline_max;  /* the kernel's cmdline_size */
+	uint32_t cmdline_max; /* the kernel's cmdline_size */
 };
 
 /*
@@ -42,8 +42,8 @@ struct boot_plan {
  * MEM_SIZE bytes of RAM with a command line of CMDLINE_LEN bytes. Returns 0, or -EINVAL / -E2BIG
  * / -ENOSPC with WHY set to a reason fit for "FILE: WHY".
  */
-int x86_boot_plan(const uint8_t *kernel, size_t kernel_len, uint64_t initrd_size,
-		  uint64_t mem_size, size_t cmdline_len, struct boot_plan *plan, const char **why);
+int x86_boot_plan(const uint8_t *kernel, size_t kernel_len, uint64_t initrd_size, uint64_t mem_size,
+		  size_t cmdline_len, struct boot_plan *plan, const char **why);
 
 /*
  * Copies kernel and initrd, and writes the command line, zero page (with the e820 map and

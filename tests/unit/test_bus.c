@@ -170,14 +170,14 @@ static void overlap_refused(void **state)
 
 	(void)state;
 	assert_int_equal(reg(0x100, 0x10, &d), 0);
-	assert_int_equal(reg(0x100, 0x10, &e), -EEXIST);  /* identical */
-	assert_int_equal(reg(0x108, 0x10, &e), -EEXIST);  /* tail */
-	assert_int_equal(reg(0xf8, 0x10, &e), -EEXIST);	  /* head */
-	assert_int_equal(reg(0x104, 2, &e), -EEXIST);	  /* inside */
-	assert_int_equal(reg(0x0, 0x1000, &e), -EEXIST);  /* around */
+	assert_int_equal(reg(0x100, 0x10, &e), -EEXIST);     /* identical */
+	assert_int_equal(reg(0x108, 0x10, &e), -EEXIST);     /* tail */
+	assert_int_equal(reg(0xf8, 0x10, &e), -EEXIST);	     /* head */
+	assert_int_equal(reg(0x104, 2, &e), -EEXIST);	     /* inside */
+	assert_int_equal(reg(0x0, 0x1000, &e), -EEXIST);     /* around */
 	assert_int_equal(reg(0x0, UINT64_MAX, &e), -EEXIST); /* everything */
-	assert_int_equal(reg(0x10f, 1, &e), -EEXIST);	  /* last byte */
-	assert_int_equal(reg(0xff, 2, &e), -EEXIST);	  /* first byte from below */
+	assert_int_equal(reg(0x10f, 1, &e), -EEXIST);	     /* last byte */
+	assert_int_equal(reg(0xff, 2, &e), -EEXIST);	     /* first byte from below */
 	assert_int_equal(b.n, 1);
 	/* The refusals changed nothing: the original still owns its range. */
 	assert_ptr_equal(owner(0x108, all, 2), &d);
@@ -343,21 +343,21 @@ static void bad_access_len_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(init_empty, setup),
-		cmocka_unit_test_setup(register_and_lookup, setup),
-		cmocka_unit_test_setup(handler_gets_offset_len_direction, setup),
-		cmocka_unit_test_setup(insertion_order_does_not_matter, setup),
-		cmocka_unit_test_setup(many_ranges_bisect, setup),
-		cmocka_unit_test_setup(overlap_refused, setup),
-		cmocka_unit_test_setup(adjacent_ranges_allowed, setup),
-		cmocka_unit_test_setup(len_zero_and_null_handler_refused, setup),
-		cmocka_unit_test_setup(wrapping_range_refused, setup),
-		cmocka_unit_test_setup(range_ending_at_top_allowed, setup),
-		cmocka_unit_test_setup(full_table_refused, setup),
-		cmocka_unit_test_setup(straddling_access_goes_to_nobody, setup),
-		cmocka_unit_test_setup(unclaimed_read_all_ones_and_counted, setup),
-		cmocka_unit_test_setup(unclaimed_writes_counted_untouched, setup),
-		cmocka_unit_test_setup(bad_access_len_refused, setup),
+	    cmocka_unit_test_setup(init_empty, setup),
+	    cmocka_unit_test_setup(register_and_lookup, setup),
+	    cmocka_unit_test_setup(handler_gets_offset_len_direction, setup),
+	    cmocka_unit_test_setup(insertion_order_does_not_matter, setup),
+	    cmocka_unit_test_setup(many_ranges_bisect, setup),
+	    cmocka_unit_test_setup(overlap_refused, setup),
+	    cmocka_unit_test_setup(adjacent_ranges_allowed, setup),
+	    cmocka_unit_test_setup(len_zero_and_null_handler_refused, setup),
+	    cmocka_unit_test_setup(wrapping_range_refused, setup),
+	    cmocka_unit_test_setup(range_ending_at_top_allowed, setup),
+	    cmocka_unit_test_setup(full_table_refused, setup),
+	    cmocka_unit_test_setup(straddling_access_goes_to_nobody, setup),
+	    cmocka_unit_test_setup(unclaimed_read_all_ones_and_counted, setup),
+	    cmocka_unit_test_setup(unclaimed_writes_counted_untouched, setup),
+	    cmocka_unit_test_setup(bad_access_len_refused, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -310,9 +310,11 @@ static void test_unknown_key_in_item(void **state)
 	    HEAD "disks:\n- path: a\n  size: 1GiB\n",
 	    "vm.yaml:5:3: disks[0].size: unknown key (expected one of path, read_only, serial)");
 	refused(HEAD "nics:\n- tap: a\n- tap: b\n  Mac: 02:00:00:00:00:01\n",
-		"vm.yaml:6:3: nics[1].Mac: unknown key (expected one of tap, mac, segment, ipv4, ipv6, ipv6_link_local)");
+		"vm.yaml:6:3: nics[1].Mac: unknown key (expected one of tap, mac, segment, ipv4, "
+		"ipv6, ipv6_link_local)");
 	refused(HEAD "nics:\n- tap: a\n  \"\\e[2J\": 1\n",
-		"vm.yaml:5:3: nics[0].\\x1b[2J: unknown key (expected one of tap, mac, segment, ipv4, ipv6, ipv6_link_local)");
+		"vm.yaml:5:3: nics[0].\\x1b[2J: unknown key (expected one of tap, mac, segment, "
+		"ipv4, ipv6, ipv6_link_local)");
 }
 
 static void test_item_not_a_mapping(void **state)
@@ -323,8 +325,8 @@ static void test_item_not_a_mapping(void **state)
 		"\"disk.img\"");
 	refused(HEAD "disks:\n- path: a\n-\n",
 		"vm.yaml:5:2: disks[1]: expected a mapping with path, read_only, serial, got null");
-	refused(HEAD "nics: [[tap0]]\n",
-		"vm.yaml:3:8: nics[0]: expected a mapping with tap, mac, segment, ipv4, ipv6, ipv6_link_local, got a sequence");
+	refused(HEAD "nics: [[tap0]]\n", "vm.yaml:3:8: nics[0]: expected a mapping with tap, mac, "
+					 "segment, ipv4, ipv6, ipv6_link_local, got a sequence");
 }
 
 static void test_list_not_a_sequence(void **state)

@@ -3,8 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config_test.h"
 #include "config/config_yaml.h"
+#include "config_test.h"
 
 static void test_top_level_not_mapping(void **state)
 {

@@ -40,9 +40,9 @@ static int small_teardown(void **state)
 static struct guest_mem big(void)
 {
 	return (struct guest_mem){
-		.host = FAKE_HOST,
-		.size = GMEM_HOLE_START + HIGH_SIZE,
-		.low_size = GMEM_HOLE_START,
+	    .host = FAKE_HOST,
+	    .size = GMEM_HOLE_START + HIGH_SIZE,
+	    .low_size = GMEM_HOLE_START,
 	};
 }
 
@@ -285,28 +285,28 @@ static void read_out_of_range_efault_untouched(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(init_refuses_zero),
-		cmocka_unit_test(init_refuses_unaligned_sizes),
-		cmocka_unit_test_setup_teardown(init_small_layout, small_setup, small_teardown),
-		cmocka_unit_test(free_clears),
-		cmocka_unit_test_setup_teardown(ptr_first_and_last_byte, small_setup, small_teardown),
-		cmocka_unit_test_setup_teardown(ptr_range_ending_exactly_at_end, small_setup,
-						small_teardown),
-		cmocka_unit_test_setup_teardown(ptr_one_past_end, small_setup, small_teardown),
-		cmocka_unit_test_setup_teardown(ptr_len_zero_refused, small_setup, small_teardown),
-		cmocka_unit_test_setup_teardown(ptr_overflow_refused, small_setup, small_teardown),
-		cmocka_unit_test(ptr_no_host_refused),
-		cmocka_unit_test(big_low_ram_end),
-		cmocka_unit_test(big_hole_refused),
-		cmocka_unit_test(big_high_ram_follows_low_ram),
-		cmocka_unit_test(big_high_ram_end),
-		cmocka_unit_test(big_straddle_low_end_refused),
-		cmocka_unit_test(init_above_hole),
-		cmocka_unit_test_setup_teardown(read_write_round_trip, small_setup, small_teardown),
-		cmocka_unit_test_setup_teardown(write_out_of_range_efault_untouched, small_setup,
-						small_teardown),
-		cmocka_unit_test_setup_teardown(read_out_of_range_efault_untouched, small_setup,
-						small_teardown),
+	    cmocka_unit_test(init_refuses_zero),
+	    cmocka_unit_test(init_refuses_unaligned_sizes),
+	    cmocka_unit_test_setup_teardown(init_small_layout, small_setup, small_teardown),
+	    cmocka_unit_test(free_clears),
+	    cmocka_unit_test_setup_teardown(ptr_first_and_last_byte, small_setup, small_teardown),
+	    cmocka_unit_test_setup_teardown(ptr_range_ending_exactly_at_end, small_setup,
+					    small_teardown),
+	    cmocka_unit_test_setup_teardown(ptr_one_past_end, small_setup, small_teardown),
+	    cmocka_unit_test_setup_teardown(ptr_len_zero_refused, small_setup, small_teardown),
+	    cmocka_unit_test_setup_teardown(ptr_overflow_refused, small_setup, small_teardown),
+	    cmocka_unit_test(ptr_no_host_refused),
+	    cmocka_unit_test(big_low_ram_end),
+	    cmocka_unit_test(big_hole_refused),
+	    cmocka_unit_test(big_high_ram_follows_low_ram),
+	    cmocka_unit_test(big_high_ram_end),
+	    cmocka_unit_test(big_straddle_low_end_refused),
+	    cmocka_unit_test(init_above_hole),
+	    cmocka_unit_test_setup_teardown(read_write_round_trip, small_setup, small_teardown),
+	    cmocka_unit_test_setup_teardown(write_out_of_range_efault_untouched, small_setup,
+					    small_teardown),
+	    cmocka_unit_test_setup_teardown(read_out_of_range_efault_untouched, small_setup,
+					    small_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,11 +23,10 @@ static void test_format_ipv4(void **state)
 	assert_int_equal(net_filter_tx(&web, fr, flen, NULL, &d), NET_DROP_DST_DENIED);
 	n = net_audit_format(line, sizeof(line), "web-1", "tap0", &d, 0);
 	assert_string_equal(
-	    line,
-	    "{\"event\":\"net-drop\",\"vm\":\"web-1\",\"nic\":\"tap0\",\"dir\":\"tx\","
-	    "\"reason\":\"dst-denied\",\"src_mac\":\"02:00:00:00:01:05\","
-	    "\"dst_mac\":\"02:00:00:00:01:06\",\"ethertype\":\"0x0800\",\"src\":\"10.0.1.5\","
-	    "\"dst\":\"10.0.3.3\",\"proto\":\"tcp\",\"dport\":80}\n");
+	    line, "{\"event\":\"net-drop\",\"vm\":\"web-1\",\"nic\":\"tap0\",\"dir\":\"tx\","
+		  "\"reason\":\"dst-denied\",\"src_mac\":\"02:00:00:00:01:05\","
+		  "\"dst_mac\":\"02:00:00:00:01:06\",\"ethertype\":\"0x0800\",\"src\":\"10.0.1.5\","
+		  "\"dst\":\"10.0.3.3\",\"proto\":\"tcp\",\"dport\":80}\n");
 	assert_int_equal(n, strlen(line));
 	/* Lines held back are counted in the next one. */
 	net_audit_format(line, sizeof(line), "web-1", "tap0", &d, 7);
@@ -48,13 +47,15 @@ static void test_format_others(void **state)
 	ip6("fd00:1::5", "fd00:3::1", NULL, 0, 0, 47, 8);
 	assert_int_equal(net_filter_tx(&web, fr, flen, NULL, &d), NET_DROP_DST_DENIED);
 	net_audit_format(line, sizeof(line), "a", "t", &d, 0);
-	assert_non_null(strstr(line, "\"src\":\"fd00:1::5\",\"dst\":\"fd00:3::1\",\"proto\":\"47\"}"));
+	assert_non_null(
+	    strstr(line, "\"src\":\"fd00:1::5\",\"dst\":\"fd00:3::1\",\"proto\":\"47\"}"));
 	/* A runt: nothing but what it is. */
 	flen = 10;
 	assert_int_equal(net_filter_tx(&web, fr, flen, NULL, &d), NET_DROP_RUNT);
 	net_audit_format(line, sizeof(line), "a", "t", &d, 0);
-	assert_string_equal(line, "{\"event\":\"net-drop\",\"vm\":\"a\",\"nic\":\"t\",\"dir\":\"tx\","
-				  "\"reason\":\"runt\"}\n");
+	assert_string_equal(line,
+			    "{\"event\":\"net-drop\",\"vm\":\"a\",\"nic\":\"t\",\"dir\":\"tx\","
+			    "\"reason\":\"runt\"}\n");
 	/* Receive side; a tap name with the characters JSON escapes. */
 	eth(peer_mac, peer_mac, 0x86dd);
 	flen = 60;

@@ -102,8 +102,9 @@ static void test_plan_and_lines(void **state)
 	assert_string_equal(line, "bulwark: net up: tap2 (owner 0:0), no bridge");
 	/* One attached before, say to another segment's bridge: the line says where it still is. */
 	net_up_line(line, sizeof(line), &p[2], &(struct net_owner){0, 0}, "br-db");
-	assert_string_equal(line, "bulwark: net up: tap2 (owner 0:0), no bridge in its segment, "
-				  "still on br-db as before (ip link set tap2 nomaster detaches it)");
+	assert_string_equal(line,
+			    "bulwark: net up: tap2 (owner 0:0), no bridge in its segment, "
+			    "still on br-db as before (ip link set tap2 nomaster detaches it)");
 	config_free(&cfg);
 	policy_free(&pol);
 }

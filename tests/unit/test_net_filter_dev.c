@@ -236,8 +236,8 @@ static void test_spoofed_never_reach_the_tap(void **state)
 	assert_int_equal(virtio_net_drops(n, NET_DROP_SRC_MAC), 1);
 	assert_int_equal(virtio_net_drops(n, NET_DROP_SRC_IP), 1);
 	assert_int_equal(virtio_net_drops(n, NET_DROP_DST_DENIED), 1);
-	assert_int_equal(count_lines(text, "{\"event\":\"net-drop\",\"vm\":\"vm1\",\"nic\":\"tap-web\""),
-			 3);
+	assert_int_equal(
+	    count_lines(text, "{\"event\":\"net-drop\",\"vm\":\"vm1\",\"nic\":\"tap-web\""), 3);
 	assert_non_null(strstr(text, "\"reason\":\"src-ip\",\"src_mac\":\"02:00:00:00:01:05\","
 				     "\"dst_mac\":\"02:00:00:00:01:06\",\"ethertype\":\"0x0800\","
 				     "\"src\":\"10.0.1.6\",\"dst\":\"10.0.1.7\",\"proto\":\"tcp\","

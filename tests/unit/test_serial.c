@@ -207,7 +207,7 @@ static void dlab_switches_to_divisor(void **state)
 
 	wr(f, IER, 0x05);
 	fill(f, 1, 'r');
-	wr(f, LCR, 0x83); /* DLAB, 8N1 */
+	wr(f, LCR, 0x83);		  /* DLAB, 8N1 */
 	assert_int_equal(rd(f, RBR), 12); /* 9600 baud, as firmware leaves it */
 	assert_int_equal(rd(f, IER), 0);
 	wr(f, RBR, 0x01); /* 115200 */
@@ -729,7 +729,11 @@ static void console_ctrl_a_twice_sends_one(void **state)
 	assert_false(quit);
 	assert_memory_equal(out, "\x01x", 2);
 	/* Ctrl-A followed by anything else passes that byte on. */
-	assert_int_equal(filter(&c, "\x01" "c", 2, out, &quit), 1);
+	assert_int_equal(filter(&c,
+				"\x01"
+				"c",
+				2, out, &quit),
+			 1);
 	assert_int_equal(out[0], 'c');
 	assert_false(quit);
 }
@@ -778,45 +782,45 @@ static void console_init_leaves_non_tty_alone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(output_goes_to_fd),
-		T(output_to_broken_pipe_is_lost_not_fatal),
-		T(output_discarded_without_fd),
-		cmocka_unit_test(stalled_reader_never_blocks_the_vcpu),
-		T(lsr_transmitter_always_empty),
-		T(dlab_switches_to_divisor),
-		T(ier_keeps_low_nibble),
-		T(scratch_and_lcr_round_trip),
-		T(rx_fifo_is_bounded),
-		T(rx_push_partial),
-		T(rx_drains_in_order_with_dr),
-		T(rx_ring_wraps),
-		T(irq_rdi_follows_data),
-		T(irq_rdi_lowered_by_disabling),
-		T(irq_thri_on_enable_cleared_by_iir),
-		T(irq_rdi_before_thri),
-		T(loopback_routes_thr_to_rx),
-		T(loopback_msr_mirrors_mcr),
-		T(fcr_clears_rx_and_sets_iir_fifo_bits),
-		T(fcr_clear_of_full_fifo_wakes_input),
-		T(drained_eventfd_on_full_to_not_full),
-		T(out_of_range_offsets_ignored),
-		T(wide_access_uses_first_byte),
-		T(lsr_msr_read_only),
-		cmocka_unit_test(i8042_reset_command),
-		cmocka_unit_test(i8042_other_commands_ignored),
-		cmocka_unit_test(i8042_status_and_data_read_zero),
-		cmocka_unit_test(i8042_reset_without_callback),
-		cmocka_unit_test(acpi_s5_with_slp_en_powers_off),
-		cmocka_unit_test(acpi_without_slp_en_ignored),
-		cmocka_unit_test(acpi_other_sleep_types_ignored),
-		cmocka_unit_test(acpi_status_port_writes_ignored),
-		cmocka_unit_test(acpi_reads_zero),
-		cmocka_unit_test(acpi_poweroff_without_callback),
-		cmocka_unit_test(console_plain_bytes_pass),
-		cmocka_unit_test(console_ctrl_a_x_quits),
-		cmocka_unit_test(console_ctrl_a_twice_sends_one),
-		cmocka_unit_test(console_escape_split_across_reads),
-		cmocka_unit_test(console_init_leaves_non_tty_alone),
+	    T(output_goes_to_fd),
+	    T(output_to_broken_pipe_is_lost_not_fatal),
+	    T(output_discarded_without_fd),
+	    cmocka_unit_test(stalled_reader_never_blocks_the_vcpu),
+	    T(lsr_transmitter_always_empty),
+	    T(dlab_switches_to_divisor),
+	    T(ier_keeps_low_nibble),
+	    T(scratch_and_lcr_round_trip),
+	    T(rx_fifo_is_bounded),
+	    T(rx_push_partial),
+	    T(rx_drains_in_order_with_dr),
+	    T(rx_ring_wraps),
+	    T(irq_rdi_follows_data),
+	    T(irq_rdi_lowered_by_disabling),
+	    T(irq_thri_on_enable_cleared_by_iir),
+	    T(irq_rdi_before_thri),
+	    T(loopback_routes_thr_to_rx),
+	    T(loopback_msr_mirrors_mcr),
+	    T(fcr_clears_rx_and_sets_iir_fifo_bits),
+	    T(fcr_clear_of_full_fifo_wakes_input),
+	    T(drained_eventfd_on_full_to_not_full),
+	    T(out_of_range_offsets_ignored),
+	    T(wide_access_uses_first_byte),
+	    T(lsr_msr_read_only),
+	    cmocka_unit_test(i8042_reset_command),
+	    cmocka_unit_test(i8042_other_commands_ignored),
+	    cmocka_unit_test(i8042_status_and_data_read_zero),
+	    cmocka_unit_test(i8042_reset_without_callback),
+	    cmocka_unit_test(acpi_s5_with_slp_en_powers_off),
+	    cmocka_unit_test(acpi_without_slp_en_ignored),
+	    cmocka_unit_test(acpi_other_sleep_types_ignored),
+	    cmocka_unit_test(acpi_status_port_writes_ignored),
+	    cmocka_unit_test(acpi_reads_zero),
+	    cmocka_unit_test(acpi_poweroff_without_callback),
+	    cmocka_unit_test(console_plain_bytes_pass),
+	    cmocka_unit_test(console_ctrl_a_x_quits),
+	    cmocka_unit_test(console_ctrl_a_twice_sends_one),
+	    cmocka_unit_test(console_escape_split_across_reads),
+	    cmocka_unit_test(console_init_leaves_non_tty_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

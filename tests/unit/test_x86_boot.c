@@ -605,26 +605,28 @@ static struct kvm_cpuid2 *supported(void)
 	assert_non_null(c);
 	c->nent = NLEAVES;
 	c->entries[L1] = (struct kvm_cpuid_entry2){
-		.function = 1, .eax = 0x906ea, .ebx = 0x77880800, .ecx = 0x7ffafbff, .edx = 0xbfebfbff};
-	c->entries[L1].ecx &= ~(1U << 24 | 1U << 31); /* as KVM reports: no TSC deadline, no HV bit */
-	c->entries[LB0] = (struct kvm_cpuid_entry2){.function = 0xb, .index = 0, .eax = 1, .ebx = 2,
-						    .ecx = 0x100, .edx = 99};
-	c->entries[LB1] = (struct kvm_cpuid_entry2){.function = 0xb, .index = 1, .eax = 4, .ebx = 16,
-						    .ecx = 0x201, .edx = 99};
-	c->entries[LB2] = (struct kvm_cpuid_entry2){.function = 0xb, .index = 2, .eax = 7, .ebx = 7,
-						    .ecx = 0x302, .edx = 99};
+	    .function = 1, .eax = 0x906ea, .ebx = 0x77880800, .ecx = 0x7ffafbff, .edx = 0xbfebfbff};
+	c->entries[L1].ecx &=
+	    ~(1U << 24 | 1U << 31); /* as KVM reports: no TSC deadline, no HV bit */
+	c->entries[LB0] = (struct kvm_cpuid_entry2){
+	    .function = 0xb, .index = 0, .eax = 1, .ebx = 2, .ecx = 0x100, .edx = 99};
+	c->entries[LB1] = (struct kvm_cpuid_entry2){
+	    .function = 0xb, .index = 1, .eax = 4, .ebx = 16, .ecx = 0x201, .edx = 99};
+	c->entries[LB2] = (struct kvm_cpuid_entry2){
+	    .function = 0xb, .index = 2, .eax = 7, .ebx = 7, .ecx = 0x302, .edx = 99};
 	/* Leaf 4: L1 data cache (type 1, level 1), L3 unified (type 3, level 3), and the end. */
-	c->entries[L4_L1D] = (struct kvm_cpuid_entry2){.function = 4, .index = 0,
-						       .eax = 0xfc004121, .ebx = 0x01c0003f};
-	c->entries[L4_L3] = (struct kvm_cpuid_entry2){.function = 4, .index = 3,
-						      .eax = 0xfc03c163, .ebx = 0x03c0003f};
-	c->entries[L4_NONE] = (struct kvm_cpuid_entry2){.function = 4, .index = 4, .eax = 0xfc000000};
-	c->entries[L80000008] = (struct kvm_cpuid_entry2){.function = 0x80000008, .eax = 0x3027,
-							  .ecx = 0xabcd70ff};
-	c->entries[L8000001E] = (struct kvm_cpuid_entry2){.function = 0x8000001e, .eax = 7,
-							  .ebx = 0x0107, .ecx = 0x0303};
-	c->entries[L0] = (struct kvm_cpuid_entry2){.function = 0, .eax = 0x16, .ebx = 0x756e6547,
-						   .ecx = 0x6c65746e, .edx = 0x49656e69};
+	c->entries[L4_L1D] = (struct kvm_cpuid_entry2){
+	    .function = 4, .index = 0, .eax = 0xfc004121, .ebx = 0x01c0003f};
+	c->entries[L4_L3] = (struct kvm_cpuid_entry2){
+	    .function = 4, .index = 3, .eax = 0xfc03c163, .ebx = 0x03c0003f};
+	c->entries[L4_NONE] =
+	    (struct kvm_cpuid_entry2){.function = 4, .index = 4, .eax = 0xfc000000};
+	c->entries[L80000008] =
+	    (struct kvm_cpuid_entry2){.function = 0x80000008, .eax = 0x3027, .ecx = 0xabcd70ff};
+	c->entries[L8000001E] = (struct kvm_cpuid_entry2){
+	    .function = 0x8000001e, .eax = 7, .ebx = 0x0107, .ecx = 0x0303};
+	c->entries[L0] = (struct kvm_cpuid_entry2){
+	    .function = 0, .eax = 0x16, .ebx = 0x756e6547, .ecx = 0x6c65746e, .edx = 0x49656e69};
 	return c;
 }
 
@@ -818,7 +820,8 @@ static void cpuid_amd_leaves(void **state)
 	/* 0x80000008 ECX: NC = 7 in [7:0], ApicIdSize = 3 in [15:12], the rest kept. */
 	assert_int_equal(c->entries[L80000008].ecx & 0xff, 7);
 	assert_int_equal((c->entries[L80000008].ecx >> 12) & 0xf, 3);
-	assert_int_equal(c->entries[L80000008].ecx & ~0xf0ffU, s->entries[L80000008].ecx & ~0xf0ffU);
+	assert_int_equal(c->entries[L80000008].ecx & ~0xf0ffU,
+			 s->entries[L80000008].ecx & ~0xf0ffU);
 	assert_int_equal(c->entries[L80000008].eax, s->entries[L80000008].eax);
 	/* 0x8000001e: extended APIC id and one thread per compute unit. */
 	assert_int_equal(c->entries[L8000001E].eax, 6);
@@ -831,45 +834,47 @@ static void cpuid_amd_leaves(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(plan_accepts_good_image),
-		cmocka_unit_test(plan_kernel_end_uses_larger_of_sizes),
-		cmocka_unit_test(plan_setup_sects_zero_means_four),
-		cmocka_unit_test(plan_refuses_too_short),
-		cmocka_unit_test(plan_refuses_missing_magic),
-		cmocka_unit_test(plan_refuses_old_protocol),
-		cmocka_unit_test(plan_refuses_not_loaded_high),
-		cmocka_unit_test(plan_refuses_no_64bit_entry),
-		cmocka_unit_test(plan_refuses_truncated),
-		cmocka_unit_test(plan_syssize_exactly_fits),
-		cmocka_unit_test(plan_refuses_long_cmdline),
-		cmocka_unit_test(plan_refuses_kernel_not_fitting),
-		cmocka_unit_test(plan_relocates_when_pref_does_not_fit),
-		cmocka_unit_test(plan_relocates_pref_below_1mib),
-		cmocka_unit_test(plan_relocation_honours_alignment),
-		cmocka_unit_test(plan_initrd_at_top_of_ram),
-		cmocka_unit_test(plan_initrd_below_initrd_addr_max),
-		cmocka_unit_test(plan_initrd_below_hole),
-		cmocka_unit_test(plan_refuses_initrd_not_fitting),
-		cmocka_unit_test_setup_teardown(load_copies_kernel_and_initrd, load_setup, load_teardown),
-		cmocka_unit_test_setup_teardown(load_zero_page_header, load_setup, load_teardown),
-		cmocka_unit_test_setup_teardown(load_cmdline, load_setup, load_teardown),
-		cmocka_unit_test_setup_teardown(load_e820, load_setup, load_teardown),
-		cmocka_unit_test(load_e820_above_hole),
-		cmocka_unit_test_setup_teardown(load_page_tables, load_setup, load_teardown),
-		cmocka_unit_test(layout_does_not_overlap),
-		cmocka_unit_test_setup_teardown(load_gdt, load_setup, load_teardown),
-		cmocka_unit_test_setup_teardown(load_refuses_plan_beyond_ram, load_setup, load_teardown),
-		cmocka_unit_test(load_header_length_from_jump),
-		cmocka_unit_test(cpuid_copy_leaves_input_alone),
-		cmocka_unit_test(cpuid_leaf1_apic_id_and_count),
-		cmocka_unit_test(cpuid_leaf1_hypervisor_bit),
-		cmocka_unit_test(cpuid_leaf1_tsc_deadline_only_when_asked),
-		cmocka_unit_test(cpuid_leaf1_htt),
-		cmocka_unit_test(cpuid_leaf_b_topology),
-		cmocka_unit_test(cpuid_leaf_b_shift_boundaries),
-		cmocka_unit_test(cpuid_leaf4_cores_per_package),
-		cmocka_unit_test(cpuid_leaf4_many_cores_saturate),
-		cmocka_unit_test(cpuid_amd_leaves),
+	    cmocka_unit_test(plan_accepts_good_image),
+	    cmocka_unit_test(plan_kernel_end_uses_larger_of_sizes),
+	    cmocka_unit_test(plan_setup_sects_zero_means_four),
+	    cmocka_unit_test(plan_refuses_too_short),
+	    cmocka_unit_test(plan_refuses_missing_magic),
+	    cmocka_unit_test(plan_refuses_old_protocol),
+	    cmocka_unit_test(plan_refuses_not_loaded_high),
+	    cmocka_unit_test(plan_refuses_no_64bit_entry),
+	    cmocka_unit_test(plan_refuses_truncated),
+	    cmocka_unit_test(plan_syssize_exactly_fits),
+	    cmocka_unit_test(plan_refuses_long_cmdline),
+	    cmocka_unit_test(plan_refuses_kernel_not_fitting),
+	    cmocka_unit_test(plan_relocates_when_pref_does_not_fit),
+	    cmocka_unit_test(plan_relocates_pref_below_1mib),
+	    cmocka_unit_test(plan_relocation_honours_alignment),
+	    cmocka_unit_test(plan_initrd_at_top_of_ram),
+	    cmocka_unit_test(plan_initrd_below_initrd_addr_max),
+	    cmocka_unit_test(plan_initrd_below_hole),
+	    cmocka_unit_test(plan_refuses_initrd_not_fitting),
+	    cmocka_unit_test_setup_teardown(load_copies_kernel_and_initrd, load_setup,
+					    load_teardown),
+	    cmocka_unit_test_setup_teardown(load_zero_page_header, load_setup, load_teardown),
+	    cmocka_unit_test_setup_teardown(load_cmdline, load_setup, load_teardown),
+	    cmocka_unit_test_setup_teardown(load_e820, load_setup, load_teardown),
+	    cmocka_unit_test(load_e820_above_hole),
+	    cmocka_unit_test_setup_teardown(load_page_tables, load_setup, load_teardown),
+	    cmocka_unit_test(layout_does_not_overlap),
+	    cmocka_unit_test_setup_teardown(load_gdt, load_setup, load_teardown),
+	    cmocka_unit_test_setup_teardown(load_refuses_plan_beyond_ram, load_setup,
+					    load_teardown),
+	    cmocka_unit_test(load_header_length_from_jump),
+	    cmocka_unit_test(cpuid_copy_leaves_input_alone),
+	    cmocka_unit_test(cpuid_leaf1_apic_id_and_count),
+	    cmocka_unit_test(cpuid_leaf1_hypervisor_bit),
+	    cmocka_unit_test(cpuid_leaf1_tsc_deadline_only_when_asked),
+	    cmocka_unit_test(cpuid_leaf1_htt),
+	    cmocka_unit_test(cpuid_leaf_b_topology),
+	    cmocka_unit_test(cpuid_leaf_b_shift_boundaries),
+	    cmocka_unit_test(cpuid_leaf4_cores_per_package),
+	    cmocka_unit_test(cpuid_leaf4_many_cores_saturate),
+	    cmocka_unit_test(cpuid_amd_leaves),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
