@@ -34,14 +34,23 @@
  * KVM_RUN was entered (immediate_exit makes that race harmless, the repeat is belt and braces). */
 #define PROBE_REKICK_US 20000
 
-/* Real mode at 0:0x1000. It computes its answer, so an exit proves instructions ran. */
+/*
+ * Real mode at 0:0x1000. It counts down from 8M before computing its answer, so an exit proves
+ * instructions ran, and ran on the CPU: 16M instructions take milliseconds under KVM, and about a
+ * tenth of a second in the nested emulated host, but seconds where the module emulates them one
+ * by one, as kvm_pvm does for a guest not built for it (about 0.6 us each): there the probe meets
+ * its bound, as an ordinary kernel would never finish booting.
+ */
 static const uint8_t probe_code[] = {
-    0xb8, 0x34, 0x12, /* mov ax, 0x1234 */
-    0x05, 0x11, 0x11, /* add ax, 0x1111 */
-    0xba, 0xe9, 0x00, /* mov dx, 0xe9 */
-    0xef,	      /* out dx, ax */
-    0xf4,	      /* hlt */
-    0xeb, 0xfd,	      /* jmp to the hlt */
+    0x66, 0xb9, 0x00, 0x00, 0x80, 0x00, /* mov ecx, 0x800000 */
+    0x66, 0x49,				/* dec ecx */
+    0x75, 0xfc,				/* jnz to the dec */
+    0xb8, 0x34, 0x12,			/* mov ax, 0x1234 */
+    0x05, 0x11, 0x11,			/* add ax, 0x1111 */
+    0xba, 0xe9, 0x00,			/* mov dx, 0xe9 */
+    0xef,				/* out dx, ax */
+    0xf4,				/* hlt */
+    0xeb, 0xfd,				/* jmp to the hlt */
 };
 
 static struct kvm_run *volatile probe_run_area;

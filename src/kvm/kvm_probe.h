@@ -32,8 +32,9 @@ struct kvm_probe {
 };
 
 /*
- * Runs a tiny real-mode guest on a fresh VM from DEV_FD (an open /dev/kvm): it adds two numbers
- * and writes the sum to an I/O port, which must come back as a KVM_EXIT_IO within BOUND_MS. The
+ * Runs a tiny real-mode guest on a fresh VM from DEV_FD (an open /dev/kvm): it counts down from
+ * 8M (milliseconds on a CPU, seconds where each instruction is emulated), adds two numbers and
+ * writes the sum to an I/O port, which must come back as a KVM_EXIT_IO within BOUND_MS. The
  * VM lives in a child process whose KVM_RUN a timer kicks out (immediate_exit) at the bound; the
  * caller also SIGKILLs that child if it has not answered shortly after, so the probe never hangs,
  * whatever serves /dev/kvm. Fills P and returns 0 when the guest ran, -1 otherwise.

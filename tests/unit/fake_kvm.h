@@ -48,8 +48,9 @@ static int fake_kvm_vcpu(void)
 	return fake_kvm_run == MAP_FAILED ? -1 : fd;
 }
 
-/* Runs the guest's code from cs.base + rip as real mode would: mov ax/dx, add ax and out dx, ax
- * are all the probe's guest needs; anything else ends in an internal error, hlt in a HLT exit. */
+/* Runs the guest's code from cs.base + rip as real mode would: a countdown in ecx, mov ax/dx,
+ * add ax and out dx, ax are all the probe's guest needs; anything else ends in an internal
+ * error, hlt in a HLT exit. */
 static int fake_kvm_interpret(struct kvm_run *run)
 {
 	uint64_t at = fake_kvm_sregs.cs.base + fake_kvm_regs.rip;
@@ -63,6 +64,14 @@ static int fake_kvm_interpret(struct kvm_run *run)
 	for (int i = 0; i < 16; i++) {
 		uint16_t imm = (uint16_t)(pc[1] | pc[2] << 8);
 
+		if (pc[0] == 0x66 && pc[1] == 0xb9) { /* mov ecx, imm32 */
+			pc += 6;
+			continue;
+		}
+		if (pc[0] == 0x66 && pc[1] == 0x49 && pc[2] == 0x75 && pc[3] == 0xfc) {
+			pc += 4; /* dec ecx; jnz: the whole countdown at once */
+			continue;
+		}
 		switch (pc[0]) {
 		case 0xb8: /* mov ax, imm16 */
 			ax = imm, pc += 3;
