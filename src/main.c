@@ -141,6 +141,29 @@ static int sandbox_prepare(enum policy_seccomp_mode mode)
 	return caps_empty_bounding_set(&err) ? print_error(&err) : 0;
 }
 
+/* Creates and runs the VM in its jail; the supervisor, where there is one, returns its verdict
+ * on the VMM. Returns the exit status. */
+static int jail_and_run(const struct policy *pol, const char *name, struct vm *vm)
+{
+	struct bw_error err;
+	int verdict, why;
+
+	switch (jail_enter(pol, name, release_vm, vm, &verdict, &err)) {
+	case JAIL_SUPERVISOR:
+		return verdict;
+	case JAIL_VMM:
+		break;
+	default:
+		return print_error(&err);
+	}
+	if (vm_create(vm, &err))
+		return print_error(&err);
+	why = vm_run(vm, &err);
+	if (why < 0)
+		return print_error(&err);
+	return why == VM_STOP_ERROR ? EXIT_RUNTIME : 0;
+}
+
 static int cmd_run(const char *path)
 {
 	struct vm_config cfg;
@@ -175,8 +198,8 @@ static int cmd_run(const char *path)
 	 * returns here with its verdict), and the VM itself, in the process that runs it. */
 	if (r == 0 && jail_prepare_cgroup(&pol, true, &err))
 		r = print_error(&err);
-	if (r == 0 && jail_enter(&pol, cfg.name, release_vm, &vm, &r))
-		r = vm_create(&vm, &err) ? print_error(&err) : vm_run(&vm);
+	if (r == 0)
+		r = jail_and_run(&pol, cfg.name, &vm);
 	vm_destroy(&vm);
 	policy_free(&pol);
 	config_free(&cfg);

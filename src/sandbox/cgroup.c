@@ -78,34 +78,35 @@ bool cgroup_has_word(const char *list, const char *word)
 }
 
 /* Enables CONTROLLER for the parent's children unless it already is. */
-static int enable_controller(const char *parent, const char *controller)
+static int enable_controller(const char *parent, const char *controller, struct bw_error *err)
 {
 	char have[512], plus[32];
 	int r = cgroup_read(parent, "cgroup.subtree_control", have, sizeof(have));
 
-	if (r) {
-		log_err("cgroup: cannot read %s/cgroup.subtree_control: %s", parent, strerror(-r));
-		return r;
-	}
+	if (r)
+		return bw_errnof(err, -r, "cgroup: cannot read %s/cgroup.subtree_control: %s",
+				 parent, strerror(-r));
 	if (cgroup_has_word(have, controller))
 		return 0;
 	r = cgroup_read(parent, "cgroup.controllers", have, sizeof(have));
-	if (!r && !cgroup_has_word(have, controller)) {
-		log_err("cgroup: the %s controller is not available in %s (its cgroup.controllers: "
-			"%.*s): enable it in the subtree_control of the cgroup above",
-			controller, parent, (int)strcspn(have, "\n"), have);
-		return -ENOTSUP;
-	}
+	if (!r && !cgroup_has_word(have, controller))
+		return bw_errnof(err, ENOTSUP,
+				 "cgroup: the %s controller is not available in %s (its "
+				 "cgroup.controllers: %.*s): enable it in the subtree_control of "
+				 "the cgroup above",
+				 controller, parent, (int)strcspn(have, "\n"), have);
 	snprintf(plus, sizeof(plus), "+%s", controller);
 	r = cgroup_write(parent, "cgroup.subtree_control", plus);
 	if (r)
-		log_err("cgroup: cannot enable the %s controller in %s/cgroup.subtree_control: %s",
-			controller, parent, strerror(-r));
-	return r;
+		return bw_errnof(err, -r,
+				 "cgroup: cannot enable the %s controller in "
+				 "%s/cgroup.subtree_control: %s",
+				 controller, parent, strerror(-r));
+	return 0;
 }
 
 /* Makes the VM's directory; an empty leftover of a run that could not clean up is replaced. */
-static int make_dir(struct cgroup *cg, const char *name)
+static int make_dir(struct cgroup *cg, const char *name, struct bw_error *err)
 {
 	const char *path = cg->path;
 	int e;
@@ -118,11 +119,11 @@ static int make_dir(struct cgroup *cg, const char *name)
 	if (e == EEXIST) {
 		if (rmdir(path)) {
 			e = errno;
-			log_err(
-			    "cgroup: %s already exists and cannot be replaced (%s): is another VM "
-			    "named %s running?",
+			return bw_errnof(
+			    err, e,
+			    "cgroup: %s already exists and cannot be replaced (%s): is "
+			    "another VM named %s running?",
 			    path, strerror(e), name);
-			return -e;
 		}
 		log_warn("cgroup: replacing %s, left empty by an earlier run", path);
 		if (mkdir(path, 0755) == 0) {
@@ -131,23 +132,19 @@ static int make_dir(struct cgroup *cg, const char *name)
 		}
 		e = errno;
 	}
-	log_err("cgroup: cannot create %s: %s", path, strerror(e));
-	return -e;
+	return bw_errnof(err, e, "cgroup: cannot create %s: %s", path, strerror(e));
 }
 
 /* Makes the policy's parent if it is missing: one level, shared by every VM, left in place. */
-static int make_parent(const char *parent)
+static int make_parent(const char *parent, struct bw_error *err)
 {
 	struct stat st;
 
 	if (stat(parent, &st) == 0 || errno != ENOENT)
 		return 0; /* reading its files reports anything else */
-	if (mkdir(parent, 0755) && errno != EEXIST) {
-		int e = errno;
-
-		log_err("cgroup: cannot create the parent %s: %s", parent, strerror(e));
-		return -e;
-	}
+	if (mkdir(parent, 0755) && errno != EEXIST)
+		return bw_errnof(err, errno, "cgroup: cannot create the parent %s: %s", parent,
+				 strerror(errno));
 	log_info("cgroup: created the parent %s", parent);
 	return 0;
 }
@@ -187,7 +184,8 @@ static void quota_files(const struct policy_cgroup *pc, struct quota_text *q,
 }
 
 /* Enables in PARENT each controller that a set file of F needs, once per controller. */
-static int enable_controllers(const char *parent, const struct quota_file f[NQUOTA_FILES])
+static int enable_controllers(const char *parent, const struct quota_file f[NQUOTA_FILES],
+			      struct bw_error *err)
 {
 	for (size_t i = 0; i < NQUOTA_FILES; i++) {
 		bool seen = false;
@@ -195,14 +193,15 @@ static int enable_controllers(const char *parent, const struct quota_file f[NQUO
 
 		for (size_t j = 0; j < i; j++)
 			seen |= f[j].set && !strcmp(f[j].controller, f[i].controller);
-		if (f[i].set && !seen && (r = enable_controller(parent, f[i].controller)))
+		if (f[i].set && !seen && (r = enable_controller(parent, f[i].controller, err)))
 			return r;
 	}
 	return 0;
 }
 
 /* Writes the set files of F into CG and logs, in one line, what it set. */
-static int write_quotas(const struct cgroup *cg, const struct quota_file f[NQUOTA_FILES])
+static int write_quotas(const struct cgroup *cg, const struct quota_file f[NQUOTA_FILES],
+			struct bw_error *err)
 {
 	char summary[256];
 	size_t len = 0;
@@ -214,11 +213,9 @@ static int write_quotas(const struct cgroup *cg, const struct quota_file f[NQUOT
 		if (!f[i].set)
 			continue;
 		r = cgroup_write(cg->path, f[i].file, f[i].value);
-		if (r) {
-			log_err("cgroup: cannot write \"%s\" to %s/%s: %s", f[i].value, cg->path,
-				f[i].file, strerror(-r));
-			return r;
-		}
+		if (r)
+			return bw_errnof(err, -r, "cgroup: cannot write \"%s\" to %s/%s: %s",
+					 f[i].value, cg->path, f[i].file, strerror(-r));
 		if (len < sizeof(summary))
 			len += (size_t)snprintf(summary + len, sizeof(summary) - len, " %s=%s",
 						f[i].file, f[i].value);
@@ -227,7 +224,8 @@ static int write_quotas(const struct cgroup *cg, const struct quota_file f[NQUOT
 	return 0;
 }
 
-int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char *name)
+int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char *name,
+		  struct bw_error *err)
 {
 	struct quota_text text = {0};
 	struct quota_file files[NQUOTA_FILES];
@@ -239,30 +237,29 @@ int cgroup_create(struct cgroup *cg, const struct policy_cgroup *pc, const char 
 	    (size_t)snprintf(cg->path, sizeof(cg->path), "%s/%s", pc->parent, name) >=
 		sizeof(cg->path)) {
 		cg->path[0] = '\0';
-		log_err("cgroup: no usable path for the VM's cgroup under %s",
-			pc->parent ? pc->parent : "(no parent)");
-		return -EINVAL;
+		return bw_errnof(err, EINVAL, "cgroup: no usable path for the VM's cgroup under %s",
+				 pc->parent ? pc->parent : "(no parent)");
 	}
-	r = make_parent(pc->parent);
+	r = make_parent(pc->parent, err);
 	if (!r)
-		r = enable_controllers(pc->parent, files);
+		r = enable_controllers(pc->parent, files, err);
 	if (!r)
-		r = make_dir(cg, name);
+		r = make_dir(cg, name, err);
 	if (!r)
-		r = write_quotas(cg, files);
+		r = write_quotas(cg, files, err);
 	return r;
 }
 
-int cgroup_enter(const struct cgroup *cg)
+int cgroup_enter(const struct cgroup *cg, struct bw_error *err)
 {
 	/* "0" is the writer itself, whatever its pid looks like from the cgroup's namespace. */
 	int r = cgroup_write(cg->path, "cgroup.procs", "0");
 
 	if (r)
-		log_err("cgroup: cannot move into %s/cgroup.procs: %s", cg->path, strerror(-r));
-	else
-		log_info("cgroup: moved into %s", cg->path);
-	return r;
+		return bw_errnof(err, -r, "cgroup: cannot move into %s/cgroup.procs: %s", cg->path,
+				 strerror(-r));
+	log_info("cgroup: moved into %s", cg->path);
+	return 0;
 }
 
 long long cgroup_oom_kills(const struct cgroup *cg)

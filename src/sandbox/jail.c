@@ -104,7 +104,7 @@ bool jail_confines(const struct policy *p)
 	return p->cgroup.parent || sb->namespaces || sb->jail || sb->jail_tmpfs || sb->ids_set;
 }
 
-int jail_set_rlimits(const struct policy_sandbox *sb)
+int jail_set_rlimits(const struct policy_sandbox *sb, struct bw_error *err)
 {
 	char buf[24], summary[160];
 	size_t len = 0;
@@ -121,11 +121,11 @@ int jail_set_rlimits(const struct policy_sandbox *sb)
 			int e = errno;
 
 			cgroup_format(sb->rlimit[i], buf, sizeof(buf));
-			log_err("rlimits: cannot set %s to %s: %s%s", rlimits[i].name, buf,
-				strerror(e),
-				e == EPERM ? " (above the hard limit, or nofile above fs.nr_open)"
-					   : "");
-			return -e;
+			return bw_errnof(err, e, "rlimits: cannot set %s to %s: %s%s",
+					 rlimits[i].name, buf, strerror(e),
+					 e == EPERM
+					     ? " (above the hard limit, or nofile above fs.nr_open)"
+					     : "");
 		}
 		cgroup_format(sb->rlimit[i], buf, sizeof(buf));
 		if (len < sizeof(summary))
@@ -142,7 +142,7 @@ int jail_set_rlimits(const struct policy_sandbox *sb)
 }
 
 /* Unshares the namespaces other than pid (which the fork took care of); logs them all. */
-static int unshare_namespaces(unsigned bits)
+static int unshare_namespaces(unsigned bits, struct bw_error *err)
 {
 	char names[64];
 	size_t len = 0;
@@ -157,12 +157,9 @@ static int unshare_namespaces(unsigned bits)
 		len += (size_t)snprintf(names + len, sizeof(names) - len, " %s",
 					jail_namespaces[i].name);
 	}
-	if (flags && unshare(flags)) {
-		int e = errno;
-
-		log_err("namespaces: cannot unshare%s: %s", names, strerror(e));
-		return -e;
-	}
+	if (flags && unshare(flags))
+		return bw_errnof(err, errno, "namespaces: cannot unshare%s: %s", names,
+				 strerror(errno));
 	if (len)
 		log_info("namespaces: unshared%s%s", names,
 			 bits & POLICY_NS_PID ? " (the VMM is pid 1 of its own pid namespace)"
@@ -208,20 +205,21 @@ int jail_pivot(const char *dir, const char **step)
 	return 0;
 }
 
-/* jail_pivot(), logged. */
-static int pivot(const char *dir)
+/* jail_pivot(), its success logged, its failure in ERR. */
+static int pivot(const char *dir, struct bw_error *err)
 {
 	const char *step = "";
 	int r = jail_pivot(dir, &step);
 
 	if (r)
-		log_err("jail: %s: %s: %s", dir ? dir : JAIL_TMPFS_AT, step, strerror(-r));
-	else if (dir)
+		return bw_errnof(err, -r, "jail: %s: %s: %s", dir ? dir : JAIL_TMPFS_AT, step,
+				 strerror(-r));
+	if (dir)
 		log_info("jail: pivot_root into %s (read-only); the host's root is unmounted", dir);
 	else
 		log_info(
 		    "jail: pivot_root into an empty read-only tmpfs; the host's root is unmounted");
-	return r;
+	return 0;
 }
 
 int jail_drop_ids(uid_t uid, gid_t gid, const char **step)
@@ -248,32 +246,32 @@ int jail_drop_ids(uid_t uid, gid_t gid, const char **step)
 	return 0;
 }
 
-/* jail_drop_ids(), logged. */
-static int drop_ids(uid_t uid, gid_t gid)
+/* jail_drop_ids(), its success logged, its failure in ERR. */
+static int drop_ids(uid_t uid, gid_t gid, struct bw_error *err)
 {
 	const char *step = "";
 	int r = jail_drop_ids(uid, gid, &step);
 
 	if (r)
-		log_err("ids: %s to uid %u gid %u: %s", step, uid, gid, strerror(-r));
-	else
-		log_info("ids: running as uid %u gid %u, no supplementary groups", uid, gid);
-	return r;
+		return bw_errnof(err, -r, "ids: %s to uid %u gid %u: %s", step, uid, gid,
+				 strerror(-r));
+	log_info("ids: running as uid %u gid %u, no supplementary groups", uid, gid);
+	return 0;
 }
 
 /* What the VMM does to itself after the fork (or without one): namespaces, jail, ids. */
-static int confine(const struct policy_sandbox *sb)
+static int confine(const struct policy_sandbox *sb, struct bw_error *err)
 {
-	int r = unshare_namespaces(sb->namespaces);
+	int r = unshare_namespaces(sb->namespaces, err);
 
 	if (!r && (sb->jail || sb->jail_tmpfs))
-		r = pivot(sb->jail);
+		r = pivot(sb->jail, err);
 	else if (!r)
 		log_info("jail: none (the policy names no jail): the host's files stay visible");
 	/* CAPS: the seccomp helper's capability work that needs CAP_SETPCAP (emptying the
 	 * bounding set) must run before this point: setresuid to a non-zero uid drops it. */
 	if (!r && sb->ids_set)
-		r = drop_ids(sb->uid, sb->gid);
+		r = drop_ids(sb->uid, sb->gid, err);
 	else if (!r)
 		log_warn("ids: the policy names no uid and gid: the VMM stays root");
 	return r;
@@ -284,19 +282,18 @@ static int confine(const struct policy_sandbox *sb)
  * drop, which clears the parent-death signal; ALIVE (the pipe the supervisor holds open) tells
  * whether the supervisor died before that.
  */
-static int vmm_bound(int alive)
+static int vmm_bound(int alive, struct bw_error *err)
 {
 	struct pollfd p = {.fd = alive, .events = POLLIN};
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL)) {
-		log_err("jail: cannot tie the VMM to its supervisor (PR_SET_PDEATHSIG): %s",
-			strerror(errno));
-		return -1;
-	}
-	if (poll(&p, 1, 0) != 0) {
-		log_err("jail: the supervisor is gone; stopping before the VM starts");
-		return -1;
-	}
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+		return bw_errorf(
+		    err, BW_ERR_RUNTIME,
+		    "jail: cannot tie the VMM to its supervisor (PR_SET_PDEATHSIG): %s",
+		    strerror(errno));
+	if (poll(&p, 1, 0) != 0)
+		return bw_errorf(err, BW_ERR_RUNTIME,
+				 "jail: the supervisor is gone; stopping before the VM starts");
 	return 0;
 }
 
@@ -322,8 +319,8 @@ static bool rlimits_only(const struct policy *p)
 /* The VMM's side of the fork: keeps the stop signals blocked for vm_run's signalfd, enters the
  * cgroup (the supervisor removes it), confines itself and ties its life to the supervisor's
  * through ALIVE_RD. */
-static bool vmm_side(const struct policy_sandbox *sb, struct cgroup *cg, sigset_t *old,
-		     const sigset_t *stop, int alive_rd)
+static int vmm_side(const struct policy_sandbox *sb, struct cgroup *cg, sigset_t *old,
+		    const sigset_t *stop, int alive_rd, struct bw_error *err)
 {
 	bool ok;
 
@@ -333,13 +330,14 @@ static bool vmm_side(const struct policy_sandbox *sb, struct cgroup *cg, sigset_
 			sigaddset(old, sig);
 	sigprocmask(SIG_SETMASK, old, NULL);
 	cg->created = false; /* the supervisor's to remove */
-	ok = !(cg->path[0] && cgroup_enter(cg)) && !confine(sb) && !vmm_bound(alive_rd);
+	ok = !(cg->path[0] && cgroup_enter(cg, err)) && !confine(sb, err) &&
+	     !vmm_bound(alive_rd, err);
 	close(alive_rd);
-	return ok;
+	return ok ? JAIL_VMM : JAIL_FAILED;
 }
 
-bool jail_enter(const struct policy *p, const char *name, void (*release)(void *), void *arg,
-		int *status)
+int jail_enter(const struct policy *p, const char *name, void (*release)(void *), void *arg,
+	       int *verdict, struct bw_error *err)
 {
 	const struct policy_sandbox *sb = &p->sandbox;
 	struct cgroup cg = {.created = false};
@@ -347,18 +345,18 @@ bool jail_enter(const struct policy *p, const char *name, void (*release)(void *
 	int alive[2] = {-1, -1};
 	pid_t child;
 
-	*status = 1;
-	if (jail_set_rlimits(sb))
-		return false;
+	*verdict = 0;
+	if (jail_set_rlimits(sb, err))
+		return JAIL_FAILED;
 	if (rlimits_only(p))
-		return true;
+		return JAIL_VMM;
 	/* Without a cgroup to remove or a pid namespace to enter, no one needs to stay outside. */
 	if (!p->cgroup.parent && !(sb->namespaces & POLICY_NS_PID))
-		return confine(sb) == 0;
+		return confine(sb, err) ? JAIL_FAILED : JAIL_VMM;
 
-	if (p->cgroup.parent && cgroup_create(&cg, &p->cgroup, name)) {
+	if (p->cgroup.parent && cgroup_create(&cg, &p->cgroup, name, err)) {
 		cgroup_remove(&cg);
-		return false;
+		return JAIL_FAILED;
 	}
 	/* Blocked before the fork so none is lost: the supervisor waits for them with
 	 * sigwaitinfo, and the VMM (pid 1 of its namespace, which drops unhandled signals) reads
@@ -366,29 +364,31 @@ bool jail_enter(const struct policy *p, const char *name, void (*release)(void *
 	supervisor_signals(&stop);
 	sigprocmask(SIG_BLOCK, &stop, &old);
 	if ((sb->namespaces & POLICY_NS_PID) && unshare(CLONE_NEWPID)) {
-		log_err("namespaces: cannot unshare pid: %s", strerror(errno));
+		bw_errnof(err, errno, "namespaces: cannot unshare pid: %s", strerror(errno));
 		goto fail;
 	}
 	/* The supervisor holds the write end for as long as it lives: see vmm_bound(). */
 	if (pipe2(alive, O_CLOEXEC)) {
-		log_err("jail: cannot make the supervisor's pipe: %s", strerror(errno));
+		bw_errorf(err, BW_ERR_RUNTIME, "jail: cannot make the supervisor's pipe: %s",
+			  strerror(errno));
 		goto fail;
 	}
 	child = fork();
 	if (child < 0) {
-		log_err("jail: cannot fork the VMM off its supervisor: %s", strerror(errno));
+		bw_errorf(err, BW_ERR_RUNTIME, "jail: cannot fork the VMM off its supervisor: %s",
+			  strerror(errno));
 		goto fail;
 	}
 	if (child > 0) {
 		close(alive[0]);
 		release(arg);
-		*status = supervise(child, &cg, &p->cgroup, &stop);
+		*verdict = supervise(child, &cg, &p->cgroup, &stop);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(alive[1]);
-		return false;
+		return JAIL_SUPERVISOR;
 	}
 	close(alive[1]);
-	return vmm_side(sb, &cg, &old, &stop, alive[0]);
+	return vmm_side(sb, &cg, &old, &stop, alive[0], err);
 fail:
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (alive[0] >= 0) {
@@ -396,5 +396,5 @@ fail:
 		close(alive[1]);
 	}
 	cgroup_remove(&cg);
-	return false;
+	return JAIL_FAILED;
 }

@@ -35,8 +35,8 @@ int jail_prepare_cgroup(struct policy *p, bool apply, struct bw_error *err);
 /* Whether P asks for anything only root can do: a cgroup, namespaces, a jail, ids. */
 bool jail_confines(const struct policy *p);
 
-/* Applies the rlimits SB sets, soft and hard alike. Returns 0, or -errno after logging which. */
-int jail_set_rlimits(const struct policy_sandbox *sb);
+/* Applies the rlimits SB sets, soft and hard alike. Returns 0, or -errno with ERR naming which. */
+int jail_set_rlimits(const struct policy_sandbox *sb, struct bw_error *err);
 
 /* Makes DIR, or with DIR NULL a fresh empty tmpfs, the root of this process's own mount
  * namespace: pivot_root, the host's root unmounted, the jail read-only. Returns 0, or -errno with
@@ -55,12 +55,13 @@ int jail_drop_ids(uid_t uid, gid_t gid, const char **step);
  * the rlimits only, and one log line saying so. The supervisor calls RELEASE(ARG) first thing,
  * to drop its copies of the VM's resources.
  *
- * Returns true in the process that goes on to create and run the VM. Returns false when this
- * process must exit at once with *STATUS: 1 after a failed step (logged, naming the step and the
- * path), or, in the supervisor, its verdict on how the VMM ended (its exit status, or 1 when a
- * signal or the OOM killer ended it).
+ * Returns JAIL_VMM in the process that goes on to create and run the VM; JAIL_SUPERVISOR in the
+ * supervisor once the VMM ended, with *VERDICT its exit status (1 when a signal or the OOM
+ * killer ended it); JAIL_FAILED after a failed step, ERR naming the step and the path. A VMM
+ * whose step failed after the fork returns JAIL_FAILED too: its exit is its supervisor's verdict.
  */
-bool jail_enter(const struct policy *p, const char *name, void (*release)(void *), void *arg,
-		int *status);
+enum jail_side { JAIL_FAILED = -1, JAIL_VMM = 0, JAIL_SUPERVISOR = 1 };
+int jail_enter(const struct policy *p, const char *name, void (*release)(void *), void *arg,
+	       int *verdict, struct bw_error *err);
 
 #endif

@@ -35,4 +35,9 @@ int bw_errorf(struct bw_error *err, enum bw_error_kind kind, const char *fmt, ..
 int bw_item_errorf(struct bw_error *err, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A BW_ERR_HOST whose cause is errno E; returns -E, for code whose callers (and tests) tell one
+ * errno from another. */
+int bw_errnof(struct bw_error *err, int e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

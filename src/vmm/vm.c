@@ -92,7 +92,8 @@ static int setup_devices(struct vm *vm)
 	return r;
 }
 
-static int load_guest(struct vm *vm)
+/* Writes the ACPI tables, the kernel, the initrd and the command line into guest RAM. */
+static int load_guest(struct vm *vm, struct bw_error *err)
 {
 	struct acpi_platform p = {
 	    .ncpus = vm->nvcpus,
@@ -106,17 +107,20 @@ static int load_guest(struct vm *vm)
 	};
 	uint8_t *acpi = gmem_ptr(&vm->mem, BOOT_ACPI_ADDR, BOOT_ACPI_SIZE);
 	long n;
+	int r;
 
 	if (!acpi)
-		return -EFAULT;
+		return bw_errorf(err, BW_ERR_RUNTIME, "guest memory has no room for ACPI tables");
 	vm_devices_describe(&vm->devs, &p);
 	n = acpi_build(acpi, BOOT_ACPI_SIZE, BOOT_ACPI_ADDR, &p);
-	if (n < 0) {
-		log_err("cannot build the ACPI tables: %s", strerror((int)-n));
-		return (int)n;
-	}
-	return x86_boot_load(&vm->mem, &vm->files.plan, vm->files.kernel, vm->files.initrd,
-			     vm->devs.cmdline, BOOT_ACPI_ADDR);
+	if (n < 0)
+		return bw_errorf(err, BW_ERR_RUNTIME, "cannot build the ACPI tables: %s",
+				 strerror((int)-n));
+	r = x86_boot_load(&vm->mem, &vm->files.plan, vm->files.kernel, vm->files.initrd,
+			  vm->devs.cmdline, BOOT_ACPI_ADDR);
+	if (r)
+		return bw_errorf(err, BW_ERR_RUNTIME, "cannot load the guest: %s", strerror(-r));
+	return 0;
 }
 
 /* Step 2 of main's order: every host resource, opened while privileged and outside any jail. */
@@ -186,7 +190,6 @@ int vm_create(struct vm *vm, struct bw_error *err)
 	const char *why = "";
 	int r = gmem_init(&vm->mem, cfg->memory);
 
-	/* The vCPUs' own failures are still logged where they happen: nothing more to say. */
 	*err = (struct bw_error){.kind = BW_ERR_RUNTIME};
 	if (r)
 		return bw_errorf(err, BW_ERR_RUNTIME,
@@ -205,15 +208,13 @@ int vm_create(struct vm *vm, struct bw_error *err)
 	vm->nvcpus = cfg->vcpus;
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vm->vcpus[i].fd = -1;
-	r = load_guest(vm);
-	if (r)
-		return bw_errorf(err, BW_ERR_RUNTIME, "cannot load the guest: %s", strerror(-r));
+	if (load_guest(vm, err))
+		return -1;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		r = vm_vcpu_create(vm, i, &why);
-		if (r) {
-			log_err("vcpu%u: %s: %s", i, why, strerror(-r));
-			return 1;
-		}
+		if (r)
+			return bw_errorf(err, BW_ERR_RUNTIME, "vcpu%u: %s: %s", i, why,
+					 strerror(-r));
 	}
 	/* The kernel and initrd now live in guest RAM; their mappings would only add to our RSS. */
 	boot_files_close(&vm->files);
@@ -336,8 +337,8 @@ static int block_signals(void)
 	return signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* One line says why the VM ended, with the strays it ignored on the way; returns the status. */
-static int report_stop(const struct vm *vm)
+/* One line says why the VM ended, with the strays it ignored on the way; returns the reason. */
+static enum vm_stop_reason report_stop(const struct vm *vm)
 {
 	enum vm_stop_reason why = vm_stop_reason(vm);
 	const char *sig = why == VM_STOP_SIGNAL ? sigabbrev_np(vm->stop_signal) : NULL;
@@ -345,19 +346,18 @@ static int report_stop(const struct vm *vm)
 	log_msg(why == VM_STOP_ERROR ? LOG_ERROR : LOG_INFO,
 		"%s%s (%lu port and %lu MMIO accesses went to no device)", stop_text[why],
 		sig ? sig : "", vm->pio.unclaimed, vm->mmio.unclaimed);
-	return why == VM_STOP_ERROR ? 1 : 0;
+	return why;
 }
 
-int vm_run(struct vm *vm)
+int vm_run(struct vm *vm, struct bw_error *err)
 {
 	struct sandbox_fds fds = {0};
 	struct console con;
 	int sig_fd = block_signals(), r;
 
-	if (sig_fd < 0 || vcpu_init_signals()) {
-		log_err("cannot set up signal handling: %s", strerror(errno));
-		return 1;
-	}
+	if (sig_fd < 0 || vcpu_init_signals())
+		return bw_errorf(err, BW_ERR_RUNTIME, "cannot set up signal handling: %s",
+				 strerror(errno));
 	if (console_init(&con, STDIN_FILENO))
 		log_warn("cannot put the terminal in raw mode; console input is off");
 	if (con.interactive)

@@ -66,13 +66,17 @@ int vm_open_kvm(struct vm *vm, struct bw_error *err);
 /*
  * Creates the VM on what vm_open() opened: KVM_CREATE_VM, RAM and its memory slots, devices,
  * vCPUs, the loaded kernel. Call it in the process that will run the VM, after any fork.
- * Returns 0, or nonzero with ERR filled (BW_ERR_RUNTIME; its msg empty when a vCPU's failure was
- * logged already).
+ * Returns 0, or -1 with ERR filled.
  */
 int vm_create(struct vm *vm, struct bw_error *err);
 
-/* Runs the vCPUs until the VM stops; returns bulwark's exit status (0 for a guest-requested stop). */
-int vm_run(struct vm *vm);
+/*
+ * Starts the device and vCPU threads and waits until the VM stops; logs the one line saying why.
+ * Returns why (an enum vm_stop_reason), or -1 with ERR filled when it could not start. From the
+ * first thread on, a failure is an event of the running VM: logged once where it happens, by the
+ * thread that meets it, and the VM stops with VM_STOP_ERROR.
+ */
+int vm_run(struct vm *vm, struct bw_error *err);
 
 void vm_destroy(struct vm *vm);
 

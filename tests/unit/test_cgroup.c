@@ -12,6 +12,7 @@
 static char parent[96], vmdir[128];
 static struct policy_cgroup pc;
 static struct cgroup cg;
+static struct bw_error err; /* what a failed step says, for main.c to print */
 
 static int setup(void **state)
 {
@@ -45,7 +46,7 @@ static void test_values_written(void **state)
 	pc.cpuset_cpus_set = true;
 	pc.pids_max = 64, pc.pids_max_set = true;
 
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), 0);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), 0);
 	assert_true(cg.created);
 	assert_string_equal(cg.path, vmdir);
 	assert_string_equal(fake_read(vmdir, "memory.max"), "268435456");
@@ -65,7 +66,7 @@ static void test_unset_values_untouched(void **state)
 	(void)state;
 	pc.pids_max = 10, pc.pids_max_set = true;
 	pc.memory_max = 1 << 20; /* given, but not marked set */
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), 0);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), 0);
 	assert_string_equal(fake_read(vmdir, "pids.max"), "10");
 	assert_string_equal(fake_read(vmdir, "memory.max"), FAKE_UNTOUCHED);
 	assert_string_equal(fake_read(vmdir, "cpu.max"), FAKE_UNTOUCHED);
@@ -80,7 +81,7 @@ static void test_unlimited_is_max(void **state)
 	pc.memory_max = POLICY_UNLIMITED, pc.memory_max_set = true;
 	pc.cpu_quota_us = POLICY_UNLIMITED, pc.cpu_period_us = 100000, pc.cpu_max_set = true;
 	pc.pids_max = POLICY_UNLIMITED, pc.pids_max_set = true;
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), 0);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), 0);
 	assert_string_equal(fake_read(vmdir, "memory.max"), "max");
 	assert_string_equal(fake_read(vmdir, "cpu.max"), "max 100000");
 	assert_string_equal(fake_read(vmdir, "pids.max"), "max");
@@ -93,14 +94,14 @@ static void test_enabled_controllers_kept(void **state)
 	fake_write(parent, "cgroup.subtree_control", "cpuset cpu memory pids\n");
 	pc.memory_max = 1 << 30, pc.memory_max_set = true;
 	pc.pids_max = 8, pc.pids_max_set = true;
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), 0);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), 0);
 	assert_string_equal(fake_read(parent, "cgroup.subtree_control"),
 			    "cpuset cpu memory pids\n");
 
 	/* memory there, pids missing: only pids is added. */
 	assert_int_equal(cgroup_remove(&cg), 0);
 	fake_write(parent, "cgroup.subtree_control", "memory\n");
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), 0);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), 0);
 	assert_string_equal(fake_read(parent, "cgroup.subtree_control"), "+pids");
 }
 
@@ -111,7 +112,10 @@ static void test_unavailable_controller(void **state)
 	fake_write(parent, "cgroup.controllers", "cpu memory pids\n");
 	snprintf(pc.cpuset_cpus, sizeof(pc.cpuset_cpus), "0");
 	pc.cpuset_cpus_set = true;
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), -ENOTSUP);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), -ENOTSUP);
+	assert_int_equal(err.kind, BW_ERR_HOST);
+	assert_non_null(strstr(err.msg, "cgroup: the cpuset controller is not available in "));
+	assert_non_null(strstr(err.msg, "(its cgroup.controllers: cpu memory pids): enable it"));
 	assert_false(cg.created);
 	assert_false(fake_exists(vmdir));
 }
@@ -124,7 +128,9 @@ static void test_write_failure(void **state)
 	fake_omit = "memory.swap.max";
 	pc.memory_max = 1 << 30, pc.memory_max_set = true;
 	pc.memory_swap_max = 0, pc.memory_swap_max_set = true;
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), -ENOENT);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "cgroup: cannot write \"0\" to "));
+	assert_non_null(strstr(err.msg, "/vm1/memory.swap.max: No such file or directory"));
 	assert_true(cg.created);
 	assert_string_equal(fake_read(vmdir, "memory.max"), "1073741824");
 	assert_int_equal(cgroup_remove(&cg), 0);
@@ -137,13 +143,15 @@ static void test_leftovers(void **state)
 	(void)state;
 	pc.pids_max = 5, pc.pids_max_set = true;
 	assert_int_equal(mkdir(vmdir, 0755), 0);
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), 0);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), 0);
 	assert_string_equal(fake_read(vmdir, "pids.max"), "5");
 	assert_int_equal(cgroup_remove(&cg), 0);
 
 	assert_int_equal(mkdir(vmdir, 0755), 0);
 	fake_write(vmdir, "cgroup.procs", "4242\n");
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), -EBUSY);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "already exists and cannot be replaced"));
+	assert_non_null(strstr(err.msg, "is another VM named vm1 running?"));
 	assert_false(cg.created);
 	assert_int_equal(cgroup_remove(&cg), 0); /* not ours: left alone */
 	assert_true(fake_exists(vmdir));
@@ -153,8 +161,8 @@ static void test_leftovers(void **state)
 static void test_enter_and_remove(void **state)
 {
 	(void)state;
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), 0);
-	assert_int_equal(cgroup_enter(&cg), 0);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), 0);
+	assert_int_equal(cgroup_enter(&cg, &err), 0);
 	assert_string_equal(fake_read(vmdir, "cgroup.procs"), "0");
 	/* Still "populated": removal waits, then gives up with EBUSY and keeps the directory. */
 	assert_int_equal(cgroup_remove(&cg), -EBUSY);
@@ -169,7 +177,7 @@ static void test_enter_and_remove(void **state)
 static void test_oom_kills(void **state)
 {
 	(void)state;
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), 0);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), 0);
 	assert_int_equal(cgroup_oom_kills(&cg), 0);
 	fake_write(vmdir, "memory.events", "low 0\nhigh 12\nmax 40\noom 2\noom_kill 3\n");
 	assert_int_equal(cgroup_oom_kills(&cg), 3);
@@ -184,14 +192,15 @@ static void test_parent_and_name(void **state)
 {
 	(void)state;
 	snprintf(parent, sizeof(parent), "%s/new-parent", fake_root);
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), 0);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), 0);
 	assert_true(fake_exists(parent));
 	assert_int_equal(cgroup_remove(&cg), 0);
 	assert_true(fake_exists(parent));
-	assert_int_equal(cgroup_create(&cg, &pc, "../x"), -EINVAL);
-	assert_int_equal(cgroup_create(&cg, &pc, ""), -EINVAL);
+	assert_int_equal(cgroup_create(&cg, &pc, "../x", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "cgroup: no usable path for the VM's cgroup under "));
+	assert_int_equal(cgroup_create(&cg, &pc, "", &err), -EINVAL);
 	pc.parent = NULL;
-	assert_int_equal(cgroup_create(&cg, &pc, "vm1"), -EINVAL);
+	assert_int_equal(cgroup_create(&cg, &pc, "vm1", &err), -EINVAL);
 	assert_false(cg.created);
 }
 

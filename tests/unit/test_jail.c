@@ -25,6 +25,7 @@ static char policy_path[] = "policies/test.yaml";
 static char jail_dir[] = "/srv/jail";
 static struct policy pol;
 static int released;
+static struct bw_error err;
 static char logged[4096];
 static int saved_stderr = -1;
 
@@ -72,8 +73,6 @@ static void log_end(void)
 
 static void test_check_contradictions(void **state)
 {
-	struct bw_error err;
-
 	(void)state;
 	assert_int_equal(jail_check(&pol, &err), 0); /* nothing asked, nothing contradicts */
 	pol.sandbox.jail = jail_dir;
@@ -106,7 +105,7 @@ static void test_rlimits(void **state)
 	pol.sandbox.rlimit[POLICY_RLIMIT_CORE] = 0;
 	pol.sandbox.rlimit_set[POLICY_RLIMIT_CORE] = true;
 	pol.sandbox.rlimit[POLICY_RLIMIT_FSIZE] = 12345; /* given but not set: not applied */
-	assert_int_equal(jail_set_rlimits(&pol.sandbox), 0);
+	assert_int_equal(jail_set_rlimits(&pol.sandbox, &err), 0);
 	getrlimit(RLIMIT_NOFILE, &nofile);
 	getrlimit(RLIMIT_CORE, &core);
 	getrlimit(RLIMIT_FSIZE, &fsize);
@@ -119,7 +118,7 @@ static void test_rlimits(void **state)
 	/* fsize: the limit, and SIGXFSZ ignored so a write past it fails instead of killing. */
 	pol.sandbox.rlimit[POLICY_RLIMIT_FSIZE] = POLICY_UNLIMITED;
 	pol.sandbox.rlimit_set[POLICY_RLIMIT_FSIZE] = true;
-	assert_int_equal(jail_set_rlimits(&pol.sandbox), 0);
+	assert_int_equal(jail_set_rlimits(&pol.sandbox, &err), 0);
 	getrlimit(RLIMIT_FSIZE, &fsize);
 	assert_true(fsize.rlim_cur == RLIM_INFINITY);
 	sigaction(SIGXFSZ, NULL, &sa);
@@ -127,10 +126,10 @@ static void test_rlimits(void **state)
 
 	/* Above what anyone may have (fs.nr_open; and above our new hard limit): an error. */
 	pol.sandbox.rlimit[POLICY_RLIMIT_NOFILE] = 1ULL << 40;
-	log_begin();
-	assert_int_equal(jail_set_rlimits(&pol.sandbox), -EPERM);
-	log_end();
-	assert_non_null(strstr(logged, "rlimits: cannot set nofile to 1099511627776"));
+	assert_int_equal(jail_set_rlimits(&pol.sandbox, &err), -EPERM);
+	assert_int_equal(err.kind, BW_ERR_HOST);
+	assert_non_null(strstr(err.msg, "rlimits: cannot set nofile to 1099511627776: "));
+	assert_non_null(strstr(err.msg, "(above the hard limit, or nofile above fs.nr_open)"));
 	getrlimit(RLIMIT_NOFILE, &nofile);
 	assert_int_equal(nofile.rlim_cur, 200);
 }
@@ -195,7 +194,7 @@ static void run_supervised(int code, int want_status)
 	pol.cgroup.memory_max = 64ULL << 20;
 	pol.cgroup.memory_max_set = true;
 	log_begin();
-	if (jail_enter(&pol, "vm1", release, &released, &status)) {
+	if (jail_enter(&pol, "vm1", release, &released, &status, &err) == JAIL_VMM) {
 		log_end();
 		vmm_child(code);
 	}
@@ -277,7 +276,7 @@ static void test_jail_and_ids(void **state)
 		gid_t groups[4];
 		DIR *d;
 
-		if (!jail_enter(&pol, "vm1", release, &released, &status))
+		if (jail_enter(&pol, "vm1", release, &released, &status, &err) != JAIL_VMM)
 			_exit(70);
 		if (getuid() != 65534 || geteuid() != 65534 || getgid() != 65533 ||
 		    getgroups(4, groups) != 0)
@@ -333,7 +332,7 @@ static void test_not_root(void **state)
 
 		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
 			_exit(80);
-		if (!jail_enter(&pol, "vm1", release, &released, &status))
+		if (jail_enter(&pol, "vm1", release, &released, &status, &err) != JAIL_VMM)
 			_exit(81);
 		getrlimit(RLIMIT_CORE, &core);
 		_exit(released == 0 && getppid() > 1 && core.rlim_max == 0 ? 0 : 82);
