@@ -200,6 +200,32 @@ netns_down() {
     { ip netns pids "$1" | xargs -r kill -9; ip netns del "$1"; } 2>/dev/null || true
 }
 
+# net_listen KIB: a fresh namespace $ns with the tap $tap at $host_ip (the suite sets them),
+# and the host's side of the guest's two TCP transfers, one connection each: port 5001 receives
+# into $work/net-rx.bin, 5002 sends KIB random KiB ($work/net-tx.bin).
+# shellcheck disable=SC2154 # the suite sets ns, tap and host_ip
+net_listen() {
+    rm -f "$work/net-rx.bin" "$work/net-tx.bin"
+    head -c "${1}K" /dev/urandom >"$work/net-tx.bin"
+    [[ -p $work/never ]] || mkfifo "$work/never"
+    netns_up "$ns" "$tap" "$host_ip/24" || echo "# netns_up failed: the network cases will fail"
+    ip netns exec "$ns" busybox nc -l -p 5001 <>"$work/never" >"$work/net-rx.bin" 2>/dev/null &
+    nc_rx=$!
+    ip netns exec "$ns" busybox nc -l -p 5002 <"$work/net-tx.bin" >/dev/null 2>&1 &
+    nc_tx=$!
+}
+
+# net_unlisten: stops what net_listen started and removes the namespace with its tap.
+net_unlisten() {
+    kill "$nc_rx" "$nc_tx" 2>/dev/null
+    wait "$nc_rx" "$nc_tx" 2>/dev/null
+    netns_down "$ns"
+    if ip link show "$tap" >/dev/null 2>&1 || ip netns list | grep -qw "$ns"; then
+        echo "# warning: namespace $ns or tap $tap still exists after removal"
+    fi
+}
+
+
 # ---- benchmarks: bench/boot and bench/devices ----------------------------------------------------
 # They set bench (their name) and define report RAW and progress LINE; see bench/README.md.
 bench_say() { echo "${bench:-bench}: $*" >&2; }
