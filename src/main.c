@@ -44,9 +44,13 @@ static const char usage[] =
  */
 static int print_error(const struct bw_error *err)
 {
-	if (err->kind == BW_ERR_CONFIG)
-		fprintf(stderr, "%s\n", err->msg);
-	else if (err->msg[0])
+	if (err->kind == BW_ERR_CONFIG) {
+		char line[sizeof(err->msg) + 1];
+		int n = snprintf(line, sizeof(line), "%s\n", err->msg);
+
+		log_write_line(LOG_PRIORITY_ERROR, line,
+			       (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	} else if (err->msg[0])
 		log_err("%s", err->msg);
 	return err->kind == BW_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
 }
@@ -306,6 +310,7 @@ int main(int argc, char **argv)
 	}
 	/* A closed reader of our output must not kill the VMM mid-guest. */
 	signal(SIGPIPE, SIG_IGN);
+	log_detect_journal();
 	if (i < argc && !strcmp(argv[i], "--verbose")) {
 		log_set_level(LOG_DEBUG);
 		i++;

@@ -53,8 +53,7 @@ void net_filter_drop(struct virtio_net *n, const struct net_drop *d)
 			     &suppressed))
 		return;
 	len = net_audit_format(line, sizeof(line), g->vm, g->tap, d, suppressed);
-	/* One write per line, as log.c: lines from other threads stay whole. */
-	(void)!write(STDERR_FILENO, line, len);
+	log_write_line(LOG_PRIORITY_NOTICE, line, len);
 }
 
 void net_tap_fault(struct virtio_net *n, enum net_count c, const char *what, int err)
