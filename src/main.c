@@ -8,6 +8,7 @@
 #include "sandbox/seccomp.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/notify.h"
 #include "vmm/vm.h"
 #include "vmm/vm_devices.h"
 #include "x86/boot_files.h"
@@ -179,13 +180,15 @@ static int cmd_run(const char *path)
 	if (r)
 		return r;
 	log_set_vm_name(cfg.name);
-	if (jail_check(&pol, &err)) {
+	/* systemd's notify socket, connected while its path is still in reach (before the jail). */
+	if (notify_open(&err) || jail_check(&pol, &err)) {
 		policy_free(&pol);
 		config_free(&cfg);
 		return print_error(&err);
 	}
 	/* The config's own files first: a bad kernel, image or tap is the config's fault (exit
 	 * 2) whatever the host. All of it privileged and outside any jail. */
+	notify_send("STATUS=starting: opening the VM's files, checking the host");
 	r = vm_open(&vm, &cfg, &pol.network, &err) ? print_error(&err) : 0;
 	/* Then the host, before anything is written or created: its cgroups (a host that cannot
 	 * give the policy its cgroup is refused as it was found)... */

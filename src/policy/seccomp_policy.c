@@ -67,6 +67,8 @@ static const char *const fd_role_names[SANDBOX_FD_ROLES] = {
     [SANDBOX_FD_CONSOLE] = "console",
     [SANDBOX_FD_CONSOLE_WAKE] = "console-wake",
     [SANDBOX_FD_CONSOLE_TICK] = "console-tick",
+    [SANDBOX_FD_SERVICE] = "service",
+    [SANDBOX_FD_WATCHDOG] = "watchdog",
 };
 
 const char *sandbox_fd_role_name(enum sandbox_fd_role role)

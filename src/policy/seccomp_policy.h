@@ -41,6 +41,8 @@ enum sandbox_fd_role {
 	SANDBOX_FD_CONSOLE, /* "console": where the guest's output goes (stdout's own description) */
 	SANDBOX_FD_CONSOLE_WAKE, /* "console-wake": the console ring's eventfd (vCPUs to vmm thread) */
 	SANDBOX_FD_CONSOLE_TICK, /* "console-tick": the console's rate-limit timerfd */
+	SANDBOX_FD_SERVICE,	 /* "service": the service manager's notify socket (systemd) */
+	SANDBOX_FD_WATCHDOG,	 /* "watchdog": the timerfd that says WATCHDOG=1 is due */
 	SANDBOX_FD_ROLES
 };
 

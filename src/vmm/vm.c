@@ -4,6 +4,7 @@
 #include "kvm/kvm_probe.h"
 #include "sandbox/seccomp.h"
 #include "util/log.h"
+#include "util/notify.h"
 #include "vmm/console.h"
 #include "vmm/vm_vcpus.h"
 #include "x86/acpi.h"
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 /* Ports that guests poke for delays or POST codes; claimed so they are not counted as strays. */
@@ -267,22 +269,23 @@ static void take_event(int fd, const struct pollfd *p)
  * carry the guest's console output to stdout. Nothing here waits for stdout (console_out.c),
  * so a reader that stalls never keeps this loop from the signalfd.
  */
-static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
+static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd, int dog_fd)
 {
 	enum console_wait out = console_out_drain(&vm->console);
 
 	while (vm_stop_reason(vm) == VM_RUNNING) {
-		struct pollfd p[5] = {
+		struct pollfd p[6] = {
 		    {.fd = vm->stop_fd, .events = POLLIN},
 		    {.fd = sig_fd, .events = POLLIN},
 		    {.fd = -1, .events = POLLIN},
 		    {.fd = vm->console.wake_fd, .events = POLLIN},
 		    console_out_pollfd(vm, out),
+		    {.fd = dog_fd, .events = POLLIN},
 		};
 
 		if (con->interactive)
 			p[2].fd = serial_rx_space(&vm->serial) ? con->in_fd : vm->serial_drained_fd;
-		if (poll(p, 5, -1) < 0) {
+		if (poll(p, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -305,13 +308,43 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd)
 		if (p[4].fd == vm->console.fd && (p[4].revents & (POLLERR | POLLHUP | POLLNVAL)))
 			console_out_hangup(&vm->console);
 		out = console_out_drain(&vm->console);
+		/* From this loop, so a wedged loop is what the watchdog sees. */
+		if (p[5].revents & POLLIN) {
+			take_event(dog_fd, &p[5]);
+			notify_send("WATCHDOG=1");
+		}
 	}
+}
+
+/* A periodic timerfd for WATCHDOG=1 when systemd's watchdog is on, else -1. Armed here, before
+ * the vmm thread is confined: from then on it only reads it. */
+static int watchdog_timer(void)
+{
+	uint64_t us = notify_watchdog_every_usec();
+	struct itimerspec every = {.it_interval = {.tv_sec = (time_t)(us / 1000000),
+						   .tv_nsec = (long)(us % 1000000) * 1000}};
+	int fd;
+
+	if (!us)
+		return -1;
+	every.it_value = every.it_interval;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd >= 0 && timerfd_settime(fd, 0, &every, NULL)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		log_warn("watchdog: cannot arm its timer (%s): systemd will restart this VM",
+			 strerror(errno));
+	return fd;
 }
 
 /* The fds a vCPU or the vmm thread may read or write, by role; each one's list says which roles
  * (policies/seccomp/vcpu.yaml, vmm.yaml). */
-static void vm_fds(const struct vm *vm, int sig_fd, struct sandbox_fds *fds)
+static void vm_fds(const struct vm *vm, int sig_fd, int dog_fd, struct sandbox_fds *fds)
 {
+	sandbox_fds_add(fds, SANDBOX_FD_SERVICE, notify_fd());
+	sandbox_fds_add(fds, SANDBOX_FD_WATCHDOG, dog_fd);
 	sandbox_fds_add(fds, SANDBOX_FD_STOP, vm->stop_fd);
 	sandbox_fds_add(fds, SANDBOX_FD_UART_DRAINED, vm->serial_drained_fd);
 	sandbox_fds_add(fds, SANDBOX_FD_SIGNALFD, sig_fd);
@@ -337,15 +370,25 @@ static int block_signals(void)
 	return signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* One line says why the VM ended, with the strays it ignored on the way; returns the reason. */
-static enum vm_stop_reason report_stop(const struct vm *vm)
+/* Why the VM stopped, as the log line and systemd's STATUS say it: "stopped by SIGTERM". */
+static void stop_words(const struct vm *vm, char *buf, size_t size)
 {
 	enum vm_stop_reason why = vm_stop_reason(vm);
 	const char *sig = why == VM_STOP_SIGNAL ? sigabbrev_np(vm->stop_signal) : NULL;
 
+	snprintf(buf, size, "%s%s", stop_text[why], sig ? sig : "");
+}
+
+/* One line says why the VM ended, with the strays it ignored on the way; returns the reason. */
+static enum vm_stop_reason report_stop(const struct vm *vm)
+{
+	enum vm_stop_reason why = vm_stop_reason(vm);
+	char words[80];
+
+	stop_words(vm, words, sizeof(words));
 	log_msg(why == VM_STOP_ERROR ? LOG_ERROR : LOG_INFO,
-		"%s%s (%lu port and %lu MMIO accesses went to no device)", stop_text[why],
-		sig ? sig : "", vm->pio.unclaimed, vm->mmio.unclaimed);
+		"%s (%lu port and %lu MMIO accesses went to no device)", words, vm->pio.unclaimed,
+		vm->mmio.unclaimed);
 	return why;
 }
 
@@ -353,7 +396,8 @@ int vm_run(struct vm *vm, struct bw_error *err)
 {
 	struct sandbox_fds fds = {0};
 	struct console con;
-	int sig_fd = block_signals(), r;
+	char words[80];
+	int sig_fd = block_signals(), dog_fd = watchdog_timer(), r;
 
 	if (sig_fd < 0 || vcpu_init_signals())
 		return bw_errorf(err, BW_ERR_RUNTIME, "cannot set up signal handling: %s",
@@ -366,7 +410,7 @@ int vm_run(struct vm *vm, struct bw_error *err)
 	/* Device threads first: a vCPU's first notification must find someone to serve it. */
 	if (vm_devices_start(&vm->devs))
 		vm_request_stop(vm, VM_STOP_ERROR);
-	vm_fds(vm, sig_fd, &fds);
+	vm_fds(vm, sig_fd, dog_fd, &fds);
 	vm_vcpus_start(vm, &fds);
 	/* Confined only now: every thread is running, so the vmm thread's filter can no longer be
 	 * inherited; from here it waits, tears down and holds no capabilities. */
@@ -375,13 +419,21 @@ int vm_run(struct vm *vm, struct bw_error *err)
 		log_err("cannot confine the vmm thread: %s", strerror(-r));
 		vm_request_stop(vm, VM_STOP_ERROR);
 	}
-	wait_for_stop(vm, &con, sig_fd);
+	/* Ready: jailed, every thread confined, the vCPUs running. */
+	if (vm_stop_reason(vm) == VM_RUNNING)
+		notify_send("READY=1\nSTATUS=running, %u vCPU%s", vm->nvcpus,
+			    vm->nvcpus == 1 ? "" : "s");
+	wait_for_stop(vm, &con, sig_fd, dog_fd);
+	stop_words(vm, words, sizeof(words));
+	notify_send("STOPPING=1\nSTATUS=stopping: %s", words);
 	vm_vcpus_stop(vm);
 	vm_devices_stop(&vm->devs);
 	/* The vCPUs are gone: what the guest wrote last goes out now if stdout takes it. */
 	console_out_finish(&vm->console);
 	console_restore();
 	close(sig_fd);
+	if (dog_fd >= 0)
+		close(dog_fd);
 	/* Termination signals stay blocked: a second SIGTERM (a supervisor signalling the whole
 	 * process group, say) must not kill bulwark while it tears down. */
 	return report_stop(vm);

@@ -187,6 +187,24 @@ field() {
 
 sha() { sha256sum "$@" | cut -d' ' -f1; }
 
+# notify_listen SOCKET FILE: plays systemd's side of sd_notify(3) at SOCKET (a datagram socket):
+# each message one line of FILE, its newlines as "|". notify_unlisten stops it.
+notify_listen() {
+    python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(4096).decode().replace("\n", "|") + "\n")' "$1" "$2" &
+    notify_pid=$!
+    for _ in 1 2 3 4 5 6 7 8 9 10; do [[ -S $1 ]] && break; sleep 0.5; done
+}
+notify_unlisten() {
+    sleep 1 # the last datagram may still be in flight to the file
+    kill "$notify_pid" 2>/dev/null
+    wait "$notify_pid" 2>/dev/null
+}
+
 # ---- network namespaces ------------------------------------------------------------------------
 # netns_up NS TAP ADDR/LEN: a fresh namespace NS holding tap TAP with the host's address ADDR.
 netns_up() {
