@@ -51,7 +51,7 @@ int supervisor_verdict(pid_t child, int status, long long oom_kills, const char 
 	else
 		log_err("supervisor: the VMM (pid %d) was killed by SIG%s", (int)child,
 			sig_name(sig));
-	return 1;
+	return EXIT_RUNTIME;
 }
 
 /* SIG to the VMM through its pidfd: the one process the supervisor's filter lets it signal, and
@@ -119,7 +119,7 @@ int supervise(pid_t child, struct cgroup *cg, const struct policy_cgroup *pc,
 			break;
 		if (w < 0 && errno != EINTR) {
 			log_err("supervisor: waitpid: %s", strerror(errno));
-			status = 0x100; /* reported as exit status 1 */
+			status = EXIT_RUNTIME << 8; /* as if the VMM had exited with it */
 			break;
 		}
 	}
@@ -129,7 +129,7 @@ int supervise(pid_t child, struct cgroup *cg, const struct policy_cgroup *pc,
 		cgroup_format(pc->memory_max, memory_max, sizeof(memory_max));
 	verdict = supervisor_verdict(child, status, oom, memory_max);
 	if (cgroup_remove(cg) && verdict == 0)
-		verdict = 1;
+		verdict = EXIT_RUNTIME;
 	if (pidfd >= 0)
 		close(pidfd);
 	return verdict;

@@ -14,7 +14,7 @@ void supervisor_signals(sigset_t *set);
 
 /* Waits for CHILD (the VMM) with SIGNALS blocked, forwarding SIGTERM, SIGINT and SIGHUP to it;
  * reports how it ended, removes CG (PC gave its values) and returns bulwark's exit status: the
- * VMM's own, or 1 when a signal or the OOM killer ended it. */
+ * VMM's own, or EXIT_RUNTIME when a signal or the OOM killer ended it. */
 int supervise(pid_t child, struct cgroup *cg, const struct policy_cgroup *pc,
 	      const sigset_t *signals);
 

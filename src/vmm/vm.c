@@ -125,7 +125,7 @@ static int load_guest(struct vm *vm, struct bw_error *err)
 	return 0;
 }
 
-/* Step 2 of main's order: every host resource, opened while privileged and outside any jail. */
+/* Every host resource, opened while privileged and outside any jail (main.c's order). */
 int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_network *net,
 	    struct bw_error *err)
 {
@@ -184,7 +184,7 @@ int vm_open_kvm(struct vm *vm, struct bw_error *err)
 	return 0;
 }
 
-/* Step 5: the VM itself, in the process (and jail) that runs it. KVM binds a VM to the mm of
+/* The VM itself, in the process (and jail) that runs it. KVM binds a VM to the mm of
  * the process that creates it, so nothing here may happen before the jail's fork. */
 int vm_create(struct vm *vm, struct bw_error *err)
 {

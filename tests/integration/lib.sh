@@ -41,7 +41,22 @@ not_ok() {
 }
 # check NAME STATUS WHY [FILE]: one case from the exit status of the test before it.
 check() { if [[ $2 == 0 ]]; then ok "$1"; else not_ok "$1" "$3" "${4:-}"; fi; }
-summary() { echo "# $passed passed, $failed failed$( ((skipped)) && echo ", $skipped skipped")"; }
+# summary: the last line of a suite; its status too (a suite run alone fails when a case did).
+summary() {
+    echo "# $passed passed, $failed failed$( ((skipped)) && echo ", $skipped skipped")"
+    ((failed == 0))
+}
+
+# need_guest: a suite that boots or names the test guest stops at once, saying how to make it,
+# when bulwark or the guest's files are missing (a fresh clone before scripts/build-guest).
+need_guest() {
+    local f
+    for f in "$bulwark" "$kernel" "$test_initrd"; do
+        [[ -e $f ]] && continue
+        echo "Bail out! $f is missing: meson setup build && ninja -C build; scripts/build-guest"
+        exit 1
+    done
+}
 
 # ---- a VM's description and its config ---------------------------------------------------------
 # vm_reset: the defaults. vm_disks: "PATH|RO(0/1)|SERIAL"; vm_nics: "TAP|MAC|SEGMENT|IPV4|LL6".
@@ -212,6 +227,11 @@ netns_up() {
     ip netns add "$1" && ip -n "$1" link set lo up && ip -n "$1" tuntap add dev "$2" mode tap &&
         ip -n "$1" addr add "$3" dev "$2" && ip -n "$1" link set "$2" up
 }
+
+# in_ns CMD...: CMD in the suite's namespace $ns (`ip netns exec` also gives it that
+# namespace's /sys).
+# shellcheck disable=SC2154 # the suite sets ns
+in_ns() { ip netns exec "$ns" "$@"; }
 
 # netns_down NS: removes NS and everything in it (its tap goes with it).
 netns_down() {
