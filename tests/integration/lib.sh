@@ -212,7 +212,10 @@ with open(sys.argv[2], "a", buffering=1) as f:
     while True:
         f.write(s.recv(4096).decode().replace("\n", "|") + "\n")' "$1" "$2" &
     notify_pid=$!
-    for _ in 1 2 3 4 5 6 7 8 9 10; do [[ -S $1 ]] && break; sleep 0.5; done
+    # python3 may take many seconds to start under emulation.
+    for _ in $(seq 1 120); do [[ -S $1 ]] && return 0; sleep 0.5; done
+    echo "# notify_listen: $1 never appeared"
+    return 1
 }
 notify_unlisten() {
     sleep 1 # the last datagram may still be in flight to the file
