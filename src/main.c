@@ -182,7 +182,6 @@ static int cmd_run(const char *path)
 	log_set_vm_name(cfg.name);
 	/* systemd's notify socket, connected while its path is still in reach (before the jail). */
 	if (notify_open(&err) || jail_check(&pol, &err)) {
-		/* Printed first: the log line names the VM, whose name config_free() frees. */
 		r = print_error(&err);
 		policy_free(&pol);
 		config_free(&cfg);

@@ -12,13 +12,14 @@
 #define LINE_MAX_BYTES 1024
 #define PREFIX_BYTES 3 /* "<N>" */
 
-static const char *vm_name;
+/* A copy: the config that named the VM may be freed while lines are still written. */
+static char vm_name[72];
 static enum log_level max_level = LOG_INFO;
 static bool journal;
 
 void log_set_vm_name(const char *name)
 {
-	vm_name = name;
+	snprintf(vm_name, sizeof(vm_name), "%s", name ? name : "");
 }
 
 void log_set_level(enum log_level max)
@@ -89,7 +90,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > max_level)
 		return;
-	if (vm_name)
+	if (vm_name[0])
 		n = snprintf(line, size, "bulwark: %s: %s", vm_name, tags[level]);
 	else
 		n = snprintf(line, size, "bulwark: %s", tags[level]);

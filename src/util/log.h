@@ -12,7 +12,8 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 #define LOG_PRIORITY_ERROR 3
 #define LOG_PRIORITY_NOTICE 5
 
-/* Name shown in every line ("bulwark: NAME: ..."); NULL for none. Not copied. */
+/* Name shown in every line ("bulwark: NAME: ..."); NULL or "" for none. Copied (VM names are at
+ * most 64 bytes). Set before any thread starts. */
 void log_set_vm_name(const char *name);
 void log_set_level(enum log_level max);
 /* Whether lines of LEVEL are shown: for output written apart from log_msg (the audit lines). */

@@ -74,7 +74,10 @@ static void journal_is_stderr(const char *suffix)
 
 static void emit_all(void)
 {
-	log_set_vm_name("web");
+	char name[] = "web";
+
+	log_set_vm_name(name);
+	name[0] = 'X'; /* the caller's string may change or be freed: the name is a copy */
 	log_err("e %d", 1);
 	log_warn("w");
 	log_info("i");
