@@ -166,7 +166,11 @@ static int jail_and_run(const struct policy *pol, const char *name, struct vm *v
 	why = vm_run(vm, &err);
 	if (why < 0)
 		return print_error(&err);
-	return why == VM_STOP_ERROR ? EXIT_RUNTIME : 0;
+	if (why == VM_STOP_ERROR)
+		return EXIT_RUNTIME;
+	if (why == VM_STOP_BUTTON_TIMEOUT || why == VM_STOP_SECOND_SIGNAL)
+		return EXIT_STOPPED_HARD;
+	return 0;
 }
 
 static int cmd_run(const char *path)

@@ -17,8 +17,9 @@ static int parse_name(struct cy_parser *p, const struct cy_key *k, const char *f
 	return cy_name(p, n, field, k->expect, CONFIG_NAME_MAX, cy_field(base, k));
 }
 
-static int parse_vcpus(struct cy_parser *p, const struct cy_key *k, const char *field,
-		       yaml_node_t *n, void *base)
+/* A plain (unquoted) decimal from MIN to MAX into *OUT. */
+static int parse_uint(struct cy_parser *p, const struct cy_key *k, const char *field,
+		      yaml_node_t *n, uint64_t min, uint64_t max, unsigned *out)
 {
 	const char *s = NULL;
 	size_t len = 0;
@@ -32,11 +33,23 @@ static int parse_vcpus(struct cy_parser *p, const struct cy_key *k, const char *
 			      cy_echo(&e, s, len, true));
 	if (cy_decimal(s, len, &v) != len)
 		return cy_bad(p, n, field, k->expect, s, len);
-	if (v < 1 || v > CONFIG_VCPUS_MAX)
+	if (v < min || v > max)
 		return cy_err(p, n->start_mark, field, "%s, got %s", k->expect,
 			      cy_echo(&e, s, len, false));
-	*(unsigned *)cy_field(base, k) = (unsigned)v;
+	*out = (unsigned)v;
 	return 0;
+}
+
+static int parse_vcpus(struct cy_parser *p, const struct cy_key *k, const char *field,
+		       yaml_node_t *n, void *base)
+{
+	return parse_uint(p, k, field, n, 1, CONFIG_VCPUS_MAX, cy_field(base, k));
+}
+
+static int parse_shutdown_timeout(struct cy_parser *p, const struct cy_key *k, const char *field,
+				  yaml_node_t *n, void *base)
+{
+	return parse_uint(p, k, field, n, 0, CONFIG_SHUTDOWN_TIMEOUT_MAX, cy_field(base, k));
 }
 
 static int parse_memory(struct cy_parser *p, const struct cy_key *k, const char *field,
@@ -105,6 +118,8 @@ static const struct cy_key keys[] = {
     KEY(rng, false, cy_key_bool, "expected true or false"),
     KEY(virtio_cmdline, false, cy_key_bool, "expected true or false"),
     KEY(policy, false, cy_key_path, "expected a path"),
+    KEY(shutdown_timeout, false, parse_shutdown_timeout,
+	"expected whole seconds from 0 to " CY_STR(CONFIG_SHUTDOWN_TIMEOUT_MAX)),
 };
 
 static const struct cy_table root_table = {.keys = keys, .nkeys = ARRAY_SIZE(keys)};
@@ -117,6 +132,8 @@ static int parse_root(struct cy_parser *p, yaml_node_t *root, struct vm_config *
 		cfg->vcpus = CONFIG_DEFAULT_VCPUS;
 	if (!cfg->loc_memory.line)
 		cfg->memory = CONFIG_DEFAULT_MEMORY;
+	if (!cfg->loc_shutdown_timeout.line)
+		cfg->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
 	if (!cfg->cmdline && !(cfg->cmdline = strdup(CONFIG_DEFAULT_CMDLINE)))
 		return cy_err(p, root->start_mark, "cmdline", "out of memory");
 	config_devices_defaults(cfg);

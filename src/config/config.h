@@ -16,6 +16,8 @@
 #define CONFIG_DEFAULT_VCPUS 1
 #define CONFIG_DEFAULT_MEMORY (256ULL << 20)
 #define CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
+#define CONFIG_SHUTDOWN_TIMEOUT_MAX 3600
+#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 30 /* less than the unit's TimeoutStopSec= (45 s) */
 #define CONFIG_DISKS_MAX 8
 #define CONFIG_NICS_MAX 4
 #define CONFIG_SERIAL_MAX 20  /* VIRTIO_BLK_ID_BYTES */
@@ -68,6 +70,9 @@ struct vm_config {
 	/* Also describe virtio devices as virtio_mmio.device= on the kernel command line. */
 	bool virtio_cmdline;
 	char *policy; /* resolved against the config file's folder; NULL: the built-in default */
+	/* Seconds a guest has to power off after its power button; 0: a signal stops it at once. */
+	unsigned shutdown_timeout;
+	struct config_loc loc_shutdown_timeout;
 	struct config_loc loc_name, loc_vcpus, loc_memory, loc_kernel, loc_initrd, loc_cmdline;
 	struct config_loc loc_disks, loc_nics, loc_rng, loc_virtio_cmdline, loc_policy;
 };

@@ -69,6 +69,7 @@ static const char *const fd_role_names[SANDBOX_FD_ROLES] = {
     [SANDBOX_FD_CONSOLE_TICK] = "console-tick",
     [SANDBOX_FD_SERVICE] = "service",
     [SANDBOX_FD_WATCHDOG] = "watchdog",
+    [SANDBOX_FD_SHUTDOWN] = "shutdown",
 };
 
 const char *sandbox_fd_role_name(enum sandbox_fd_role role)

@@ -43,6 +43,7 @@ enum sandbox_fd_role {
 	SANDBOX_FD_CONSOLE_TICK, /* "console-tick": the console's rate-limit timerfd */
 	SANDBOX_FD_SERVICE,	 /* "service": the service manager's notify socket (systemd) */
 	SANDBOX_FD_WATCHDOG,	 /* "watchdog": the timerfd that says WATCHDOG=1 is due */
+	SANDBOX_FD_SHUTDOWN,	 /* "shutdown": the timerfd that ends the power button's grace */
 	SANDBOX_FD_ROLES
 };
 

@@ -3,8 +3,9 @@
 #define BULWARK_ERROR_H
 
 /* Exit statuses (README, "Exit status and messages"); only main.c chooses one. */
-#define EXIT_RUNTIME 1 /* a runtime failure, or a host that cannot run the VM */
-#define EXIT_USAGE 2   /* bad arguments, a bad config or policy, a refused kernel or initrd */
+#define EXIT_RUNTIME 1	    /* a runtime failure, or a host that cannot run the VM */
+#define EXIT_USAGE 2	    /* bad arguments, a bad config or policy, a refused kernel or initrd */
+#define EXIT_STOPPED_HARD 3 /* the guest did not power off after its power button */
 
 enum bw_error_kind {
 	BW_ERR_NONE = 0,

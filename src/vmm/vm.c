@@ -6,6 +6,7 @@
 #include "util/log.h"
 #include "util/notify.h"
 #include "vmm/console.h"
+#include "vmm/vm_stop.h"
 #include "vmm/vm_vcpus.h"
 #include "x86/acpi.h"
 #include "x86/x86_boot.h"
@@ -24,16 +25,6 @@
 /* Ports that guests poke for delays or POST codes; claimed so they are not counted as strays. */
 #define PORT_POST 0x80
 #define PORT_DELAY 0xed
-
-static const char *const stop_text[] = {
-    [VM_RUNNING] = "running",
-    [VM_STOP_POWEROFF] = "guest powered off",
-    [VM_STOP_REBOOT] = "guest rebooted",
-    [VM_STOP_TRIPLE_FAULT] = "guest triple-faulted (treated as a reboot)",
-    [VM_STOP_CONSOLE_QUIT] = "quit from the console (Ctrl-A x)",
-    [VM_STOP_SIGNAL] = "stopped by SIG",
-    [VM_STOP_ERROR] = "stopped on an error",
-};
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 {
@@ -106,6 +97,7 @@ static int load_guest(struct vm *vm, struct bw_error *err)
 	    .sleep_sts_port = ACPI_PM_SLEEP_STS_PORT,
 	    .serial_port = SERIAL_PORT_COM1,
 	    .serial_irq = SERIAL_IRQ_COM1,
+	    .power_button_gsi = VM_POWER_BUTTON_GSI,
 	};
 	uint8_t *acpi = gmem_ptr(&vm->mem, BOOT_ACPI_ADDR, BOOT_ACPI_SIZE);
 	long n;
@@ -134,6 +126,7 @@ int vm_open(struct vm *vm, const struct vm_config *cfg, const struct policy_netw
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->kvm.dev_fd = vm->kvm.vm_fd = -1;
+	vm->shutdown_fd = -1;
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->serial_drained_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0 || vm->serial_drained_fd < 0)
@@ -274,18 +267,19 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd, int do
 	enum console_wait out = console_out_drain(&vm->console);
 
 	while (vm_stop_reason(vm) == VM_RUNNING) {
-		struct pollfd p[6] = {
+		struct pollfd p[7] = {
 		    {.fd = vm->stop_fd, .events = POLLIN},
 		    {.fd = sig_fd, .events = POLLIN},
 		    {.fd = -1, .events = POLLIN},
 		    {.fd = vm->console.wake_fd, .events = POLLIN},
 		    console_out_pollfd(vm, out),
 		    {.fd = dog_fd, .events = POLLIN},
+		    {.fd = vm->shutdown_fd, .events = POLLIN},
 		};
 
 		if (con->interactive)
 			p[2].fd = serial_rx_space(&vm->serial) ? con->in_fd : vm->serial_drained_fd;
-		if (poll(p, 6, -1) < 0) {
+		if (poll(p, 7, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -295,10 +289,8 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd, int do
 		if (p[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
-			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-				vm->stop_signal = (int)si.ssi_signo;
-				vm_request_stop(vm, VM_STOP_SIGNAL);
-			}
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+				vm_stop_on_signal(vm, (int)si.ssi_signo);
 		}
 		if (p[2].fd == vm->serial_drained_fd)
 			take_event(vm->serial_drained_fd, &p[2]);
@@ -313,6 +305,8 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd, int do
 			take_event(dog_fd, &p[5]);
 			notify_send("WATCHDOG=1");
 		}
+		if (p[6].revents & POLLIN)
+			vm_stop_on_timer(vm);
 	}
 }
 
@@ -345,6 +339,7 @@ static void vm_fds(const struct vm *vm, int sig_fd, int dog_fd, struct sandbox_f
 {
 	sandbox_fds_add(fds, SANDBOX_FD_SERVICE, notify_fd());
 	sandbox_fds_add(fds, SANDBOX_FD_WATCHDOG, dog_fd);
+	sandbox_fds_add(fds, SANDBOX_FD_SHUTDOWN, vm->shutdown_fd);
 	sandbox_fds_add(fds, SANDBOX_FD_STOP, vm->stop_fd);
 	sandbox_fds_add(fds, SANDBOX_FD_UART_DRAINED, vm->serial_drained_fd);
 	sandbox_fds_add(fds, SANDBOX_FD_SIGNALFD, sig_fd);
@@ -370,36 +365,14 @@ static int block_signals(void)
 	return signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Why the VM stopped, as the log line and systemd's STATUS say it: "stopped by SIGTERM". */
-static void stop_words(const struct vm *vm, char *buf, size_t size)
-{
-	enum vm_stop_reason why = vm_stop_reason(vm);
-	const char *sig = why == VM_STOP_SIGNAL ? sigabbrev_np(vm->stop_signal) : NULL;
-
-	snprintf(buf, size, "%s%s", stop_text[why], sig ? sig : "");
-}
-
-/* One line says why the VM ended, with the strays it ignored on the way; returns the reason. */
-static enum vm_stop_reason report_stop(const struct vm *vm)
-{
-	enum vm_stop_reason why = vm_stop_reason(vm);
-	char words[80];
-
-	stop_words(vm, words, sizeof(words));
-	log_msg(why == VM_STOP_ERROR ? LOG_ERROR : LOG_INFO,
-		"%s (%lu port and %lu MMIO accesses went to no device)", words, vm->pio.unclaimed,
-		vm->mmio.unclaimed);
-	return why;
-}
-
 int vm_run(struct vm *vm, struct bw_error *err)
 {
 	struct sandbox_fds fds = {0};
 	struct console con;
-	char words[80];
+	char words[128];
 	int sig_fd = block_signals(), dog_fd = watchdog_timer(), r;
 
-	if (sig_fd < 0 || vcpu_init_signals())
+	if (sig_fd < 0 || vcpu_init_signals() || vm_stop_open(vm))
 		return bw_errorf(err, BW_ERR_RUNTIME, "cannot set up signal handling: %s",
 				 strerror(errno));
 	if (console_init(&con, STDIN_FILENO))
@@ -424,7 +397,7 @@ int vm_run(struct vm *vm, struct bw_error *err)
 		notify_send("READY=1\nSTATUS=running, %u vCPU%s", vm->nvcpus,
 			    vm->nvcpus == 1 ? "" : "s");
 	wait_for_stop(vm, &con, sig_fd, dog_fd);
-	stop_words(vm, words, sizeof(words));
+	vm_stop_words(vm, words, sizeof(words));
 	notify_send("STOPPING=1\nSTATUS=stopping: %s", words);
 	vm_vcpus_stop(vm);
 	vm_devices_stop(&vm->devs);
@@ -436,7 +409,7 @@ int vm_run(struct vm *vm, struct bw_error *err)
 		close(dog_fd);
 	/* Termination signals stay blocked: a second SIGTERM (a supervisor signalling the whole
 	 * process group, say) must not kill bulwark while it tears down. */
-	return report_stop(vm);
+	return vm_stop_report(vm);
 }
 
 void vm_destroy(struct vm *vm)
@@ -452,6 +425,7 @@ void vm_destroy(struct vm *vm)
 	boot_files_close(&vm->files);
 	serial_destroy(&vm->serial);
 	console_out_close(&vm->console);
+	vm_stop_close(vm);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	if (vm->serial_drained_fd >= 0)

@@ -17,13 +17,18 @@
 
 enum vm_stop_reason {
 	VM_RUNNING = 0,
-	VM_STOP_POWEROFF,     /* ACPI S5 through the FADT sleep control register */
-	VM_STOP_REBOOT,	      /* i8042 reset line */
-	VM_STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN */
-	VM_STOP_CONSOLE_QUIT, /* the console escape sequence */
-	VM_STOP_SIGNAL,	      /* SIGTERM, SIGINT or SIGHUP to bulwark */
-	VM_STOP_ERROR,	      /* something bulwark could not handle */
+	VM_STOP_POWEROFF,	/* ACPI S5 through the FADT sleep control register */
+	VM_STOP_REBOOT,		/* i8042 reset line */
+	VM_STOP_TRIPLE_FAULT,	/* KVM_EXIT_SHUTDOWN */
+	VM_STOP_CONSOLE_QUIT,	/* the console escape sequence */
+	VM_STOP_SIGNAL,		/* SIGTERM, SIGINT or SIGHUP to bulwark, with no grace period */
+	VM_STOP_BUTTON_TIMEOUT, /* the guest ignored its power button for shutdown_timeout */
+	VM_STOP_SECOND_SIGNAL,	/* a second signal while the guest had its power button */
+	VM_STOP_ERROR,		/* something bulwark could not handle */
 };
+
+/* The power button's interrupt: 9 was the SCI's, which a hardware-reduced platform has none of. */
+#define VM_POWER_BUTTON_GSI 9
 
 struct vcpu;
 
@@ -41,9 +46,11 @@ struct vm {
 	int serial_drained_fd;	/* eventfd: the guest made room in the UART's receive FIFO */
 	struct vcpu *vcpus;
 	unsigned nvcpus;
-	int stop_fd;	 /* eventfd: the main thread wakes when a stop is requested */
-	int stop_reason; /* enum vm_stop_reason; the first request wins */
-	int stop_signal; /* the signal behind VM_STOP_SIGNAL */
+	int stop_fd;	   /* eventfd: the main thread wakes when a stop is requested */
+	int stop_reason;   /* enum vm_stop_reason; the first request wins */
+	int stop_signal;   /* the signal behind VM_STOP_SIGNAL or VM_STOP_SECOND_SIGNAL */
+	int button_signal; /* the signal that pressed the power button; 0: none did */
+	int shutdown_fd;   /* timerfd: the grace period after the power button; -1: none */
 };
 
 /*

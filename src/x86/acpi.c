@@ -237,6 +237,40 @@ static void dsdt_mmio_dev(struct aml *a, unsigned i, const struct acpi_mmio_dev 
 	aml_close(a, dev);
 }
 
+/*
+ * The power button of a hardware-reduced platform, as Cloud Hypervisor gives it: a Generic Event
+ * Device (ACPI0013) whose one interrupt runs _EVT, which notifies a PNP0C0C button. Linux's evged
+ * (built in) takes the interrupt and its button driver turns the notify into KEY_POWER for the
+ * guest's init. With one event only, _EVT needs no register to tell events apart.
+ */
+static void dsdt_power_button(struct aml *a, uint8_t gsi)
+{
+	size_t dev, crs, method;
+
+	dev = aml_device(a, "PWRB");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0C0C");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_close(a, dev);
+
+	dev = aml_device(a, "GED0");
+	aml_name(a, "_HID");
+	aml_string(a, "ACPI0013");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_name(a, "_CRS");
+	crs = aml_buffer(a);
+	/* Edge: bulwark pulses the line once per press, as it does for virtio interrupts. */
+	aml_res_ext_irq(a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, gsi);
+	aml_res_end(a);
+	aml_buffer_close(a, crs);
+	method = aml_method(a, "_EVT", 1, true);
+	aml_notify(a, "\\_SB_.PWRB", ACPI_NOTIFY_BUTTON_PRESSED);
+	aml_close(a, method);
+	aml_close(a, dev);
+}
+
 static void dsdt_body(struct aml *a, const struct acpi_platform *p)
 {
 	size_t sb, dev, crs, pkg;
@@ -258,6 +292,8 @@ static void dsdt_body(struct aml *a, const struct acpi_platform *p)
 	aml_close(a, dev);
 	for (i = 0; i < p->n_mmio; i++)
 		dsdt_mmio_dev(a, i, &p->mmio[i]);
+	if (p->power_button_gsi)
+		dsdt_power_button(a, p->power_button_gsi);
 	aml_close(a, sb);
 
 	/*
@@ -302,7 +338,8 @@ static int check_platform(const struct acpi_platform *p)
 	/* The MADT's address fields are 32 bits; we emit no 64-bit override entry. */
 	if (p->lapic_addr > UINT32_MAX || p->ioapic_addr > UINT32_MAX)
 		return -EINVAL;
-	if (p->serial_irq > 15 || p->n_mmio > ACPI_MAX_MMIO_DEVS)
+	if (p->serial_irq > 15 || p->n_mmio > ACPI_MAX_MMIO_DEVS ||
+	    p->power_button_gsi >= ACPI_IOAPIC_PINS)
 		return -EINVAL;
 	for (i = 0; i < p->n_mmio; i++) {
 		const struct acpi_mmio_dev *d = &p->mmio[i];

@@ -23,6 +23,8 @@ struct acpi_platform {
 	uint16_t sleep_sts_port; /* FADT SLEEP_STATUS_REG, one byte, I/O space */
 	uint16_t serial_port;	 /* 0x3f8, described as PNP0501 */
 	uint8_t serial_irq;	 /* 4 */
+	/* The Generic Event Device's interrupt, which presses the power button; 0: neither. */
+	uint8_t power_button_gsi;
 	unsigned n_mmio;
 	struct acpi_mmio_dev mmio[ACPI_MAX_MMIO_DEVS];
 };
@@ -32,6 +34,11 @@ struct acpi_platform {
 #define ACPI_SLP_EN 0x20
 #define ACPI_SLP_TYP_SHIFT 2
 #define ACPI_SLP_TYP_MASK 0x1c
+
+/* IOAPIC pins KVM's in-kernel IOAPIC has: the highest GSI a power button may use is one less. */
+#define ACPI_IOAPIC_PINS 24
+/* Notify value for a power button: "button pressed" (ACPI 6.5 table 5.187). */
+#define ACPI_NOTIFY_BUTTON_PRESSED 0x80
 
 /*
  * Lays the tables out in BUF, which the guest will see at guest-physical address GPA, with the

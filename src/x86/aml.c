@@ -15,11 +15,13 @@
 #define AML_SCOPE_OP 0x10
 #define AML_BUFFER_OP 0x11
 #define AML_PACKAGE_OP 0x12
+#define AML_METHOD_OP 0x14
 #define AML_DUAL_NAME_PREFIX 0x2E
 #define AML_MULTI_NAME_PREFIX 0x2F
 #define AML_ROOT_CHAR 0x5C
 #define AML_EXT_OP_PREFIX 0x5B
 #define AML_DEVICE_OP 0x82
+#define AML_NOTIFY_OP 0x86
 #define AML_NULL_NAME 0x00
 
 /* Resource descriptor tags (ACPI 6.5 section 6.4): small items carry their length in the tag. */
@@ -299,6 +301,27 @@ size_t aml_device(struct aml *a, const char *name)
 	mark = aml_open(a);
 	aml_namestring(a, name);
 	return mark;
+}
+
+size_t aml_method(struct aml *a, const char *name, uint8_t nargs, bool serialized)
+{
+	size_t mark;
+
+	if (nargs > AML_METHOD_MAX_ARGS)
+		a->failed = true;
+	aml_byte(a, AML_METHOD_OP);
+	mark = aml_open(a);
+	aml_namestring(a, name);
+	/* MethodFlags: ArgCount in bits 0-2, SerializeFlag in bit 3, SyncLevel 0. */
+	aml_byte(a, (uint8_t)((nargs & 7) | (serialized ? 8 : 0)));
+	return mark;
+}
+
+void aml_notify(struct aml *a, const char *path, uint64_t value)
+{
+	aml_byte(a, AML_NOTIFY_OP);
+	aml_namestring(a, path);
+	aml_integer(a, value);
 }
 
 size_t aml_package(struct aml *a, uint8_t nelems)

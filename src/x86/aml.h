@@ -59,6 +59,11 @@ void aml_name(struct aml *a, const char *name);
 /* Scope(NAME) { ... } and Device(NAME) { ... }: close with aml_close(a, mark). */
 size_t aml_scope(struct aml *a, const char *name);
 size_t aml_device(struct aml *a, const char *name);
+/* Method(NAME, NARGS, Serialized or NotSerialized) { ... }: close with aml_close(a, mark). */
+#define AML_METHOD_MAX_ARGS 7
+size_t aml_method(struct aml *a, const char *name, uint8_t nargs, bool serialized);
+/* Notify(PATH, VALUE): a statement, for the body of a method. */
+void aml_notify(struct aml *a, const char *path, uint64_t value);
 /* Package(NELEMS) { ... }: emit NELEMS data objects, then aml_close. */
 size_t aml_package(struct aml *a, uint8_t nelems);
 /* Buffer() { ... }: emit bytes (e.g. resource descriptors), then aml_buffer_close. */

@@ -60,11 +60,12 @@ need_guest() {
 
 # ---- a VM's description and its config ---------------------------------------------------------
 # vm_reset: the defaults. vm_disks: "PATH|RO(0/1)|SERIAL"; vm_nics: "TAP|MAC|SEGMENT|IPV4|LL6".
-# An empty vm_vcpus, vm_mem, vm_initrd or vm_policy leaves that key out of the config.
+# An empty vm_vcpus, vm_mem, vm_initrd, vm_policy or vm_shutdown (shutdown_timeout) leaves that key
+# out of the config.
 vm_reset() {
     vm_vcpus=1 vm_mem=256MiB vm_kernel=$kernel vm_initrd=$test_initrd vm_cmdline=$base_cmdline
     vm_policy=$repo/tests/integration/policy-test.yaml vm_disks=() vm_nics=() vm_rng=0
-    vm_bulwark=$bulwark vm_dir=$work vm_ns=""
+    vm_bulwark=$bulwark vm_dir=$work vm_ns="" vm_shutdown=""
 }
 vm_reset
 
@@ -90,6 +91,7 @@ vm_config() {
         [[ -n $vm_initrd ]] && echo "initrd: $vm_initrd"
         echo "cmdline: \"${a//\"/\\\"}\""
         [[ -n $vm_policy ]] && echo "policy: $vm_policy"
+        [[ -n $vm_shutdown ]] && echo "shutdown_timeout: $vm_shutdown"
         ((${#vm_disks[@]})) && echo "disks:"
         for d in "${vm_disks[@]}"; do
             IFS='|' read -r path ro serial <<<"$d"

@@ -278,6 +278,37 @@ static void test_dsdt(void **state)
 	assert_true(a + 13 == d + len);
 }
 
+/* The GED and its button: off by default, on with a GSI, which must be an IOAPIC pin. */
+static void test_dsdt_power_button(void **state)
+{
+	/* Method(_EVT, 1, Serialized) { Notify(\_SB_.PWRB, 0x80) } */
+	static const char evt[] = "\x14\x13_EVT\x09\x86\x5c\x2e_SB_PWRB\x0a\x80";
+	struct acpi_platform p;
+	const uint8_t *d;
+	struct tables t;
+	size_t len;
+
+	(void)state;
+	platform(&p, 1, 0);
+	t = build(&p);
+	assert_int_equal(count(big + t.dsdt, rd(big + t.dsdt + 4, 4), "GED0", 4), 0);
+	p.power_button_gsi = 9;
+	t = build(&p);
+	d = big + t.dsdt;
+	len = rd(d + 4, 4);
+	assert_int_equal(count(d, len,
+			       "\x0d"
+			       "ACPI0013",
+			       10),
+			 1);
+	assert_int_equal(count(d, len, "\x0c\x41\xd0\x0c\x0c", 5), 1); /* EisaId("PNP0C0C") */
+	/* Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) { 9 } */
+	assert_int_equal(count(d, len, "\x89\x06\x00\x03\x01\x09\x00\x00\x00", 9), 1);
+	assert_int_equal(count(d, len, evt, sizeof(evt) - 1), 1);
+	p.power_button_gsi = ACPI_IOAPIC_PINS;
+	assert_int_equal(acpi_build(big, BUFLEN, GPA, &p), -EINVAL);
+}
+
 static void test_aml_pkglength_encode(void **state)
 {
 	static const struct {
@@ -392,6 +423,9 @@ static void test_aml_encoders(void **state)
 	EXPECT(aml_res_ext_irq(&a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, 40),
 	       "\x89\x06\x00\x03\x01\x28\x00\x00\x00");
 	REJECT(aml_res_irq_noflags(&a, 16));
+	EXPECT((m = aml_method(&a, "_EVT", 1, false), aml_notify(&a, "PWRB", 2), aml_close(&a, m)),
+	       "\x14\x0d_EVT\x01\x86PWRB\x0a\x02");
+	REJECT(aml_method(&a, "_EVT", AML_METHOD_MAX_ARGS + 1, false));
 	/* Overflow is sticky: nothing more is written once a call failed. */
 	aml_init(&a, out, 3);
 	aml_integer(&a, 0x10000);
@@ -419,6 +453,7 @@ static void test_dump(void **state)
 	if (!dir)
 		return;
 	platform(&p, 4, 3);
+	p.power_button_gsi = 9;
 	t = build(&p);
 	off[0] = 0, off[1] = t.xsdt, off[2] = t.fadt, off[3] = t.madt, off[4] = t.dsdt;
 	for (i = 0; i < 5; i++) {
@@ -448,6 +483,7 @@ int main(void)
 	    {"test_dsdt 0 mmio", test_dsdt, NULL, NULL, (void *)&mmio[0]},
 	    {"test_dsdt 1 mmio", test_dsdt, NULL, NULL, (void *)&mmio[1]},
 	    {"test_dsdt 32 mmio", test_dsdt, NULL, NULL, (void *)&mmio[2]},
+	    cmocka_unit_test(test_dsdt_power_button),
 	    cmocka_unit_test(test_aml_pkglength_encode),
 	    cmocka_unit_test(test_aml_close),
 	    cmocka_unit_test(test_aml_encoders),

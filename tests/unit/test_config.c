@@ -10,6 +10,7 @@ static void test_minimal_uses_defaults(void **state)
 	assert_string_equal(cfg.name, "demo");
 	assert_int_equal(cfg.vcpus, CONFIG_DEFAULT_VCPUS);
 	assert_int_equal(cfg.memory, CONFIG_DEFAULT_MEMORY);
+	assert_int_equal(cfg.shutdown_timeout, CONFIG_DEFAULT_SHUTDOWN_TIMEOUT);
 	assert_string_equal(cfg.kernel, "bzImage");
 	assert_null(cfg.initrd);
 	assert_string_equal(cfg.cmdline, CONFIG_DEFAULT_CMDLINE);
@@ -119,9 +120,10 @@ static void test_missing_required(void **state)
 static void test_unknown_key(void **state)
 {
 	(void)state;
-	refused("name: a\nkernel: k\n\n\n\n\nfrobnicate: 1\n",
-		"vm.yaml:7:1: frobnicate: unknown key (expected one of name, vcpus, memory, "
-		"kernel, initrd, cmdline, disks, nics, rng, virtio_cmdline, policy)");
+	refused(
+	    "name: a\nkernel: k\n\n\n\n\nfrobnicate: 1\n",
+	    "vm.yaml:7:1: frobnicate: unknown key (expected one of name, vcpus, memory, "
+	    "kernel, initrd, cmdline, disks, nics, rng, virtio_cmdline, policy, shutdown_timeout)");
 	/* Keys are case-sensitive. */
 	refused_with("Name: a\n", "vm.yaml:1:1: Name: unknown key");
 }
@@ -151,6 +153,24 @@ static void test_vcpus_refused(void **state)
 		snprintf(text, sizeof(text), "name: a\nkernel: k\nvcpus: %s\n", bad[i]);
 		refused_with(text, "vm.yaml:3:8: vcpus: expected an integer from 1 to 254, got ");
 	}
+}
+
+/* 0 turns the power button off; seconds only, as a plain integer. */
+static void test_shutdown_timeout(void **state)
+{
+	(void)state;
+	parse_ok("name: a\nkernel: k\nshutdown_timeout: 0\n");
+	assert_int_equal(cfg.shutdown_timeout, 0);
+	assert_int_equal(cfg.loc_shutdown_timeout.line, 3);
+	config_free(&cfg);
+	parse_ok("name: a\nkernel: k\nshutdown_timeout: 3600\n");
+	assert_int_equal(cfg.shutdown_timeout, 3600);
+	config_free(&cfg);
+	refused("name: a\nshutdown_timeout: 3601\n",
+		"vm.yaml:2:19: shutdown_timeout: expected whole seconds from 0 to 3600, got 3601");
+	refused(
+	    "name: a\nshutdown_timeout: 30s\n",
+	    "vm.yaml:2:19: shutdown_timeout: expected whole seconds from 0 to 3600, got \"30s\"");
 }
 
 static void test_vcpus_wrong_type(void **state)
@@ -403,6 +423,7 @@ int main(void)
 	    T(test_duplicate_key),
 	    T(test_vcpus_refused),
 	    T(test_vcpus_wrong_type),
+	    T(test_shutdown_timeout),
 	    T(test_memory_format_refused),
 	    T(test_memory_range_refused),
 	    T(test_name_refused),

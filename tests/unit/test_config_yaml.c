@@ -78,7 +78,7 @@ static void test_untrusted_text_escaped(void **state)
 	(void)state;
 	refused("name: a\n\"\\e[2Jx\": 1\n",
 		"vm.yaml:2:1: \\x1b[2Jx: unknown key (expected one of name, vcpus, memory, kernel, "
-		"initrd, cmdline, disks, nics, rng, virtio_cmdline, policy)");
+		"initrd, cmdline, disks, nics, rng, virtio_cmdline, policy, shutdown_timeout)");
 	refused("name: \"A\\\"\\\\\"\n",
 		"vm.yaml:1:7: name: expected 1 to 64 characters from a-z, 0-9 and -, got "
 		"\"A\\\"\\\\\"");
