@@ -146,14 +146,14 @@ static int sandbox_prepare(enum policy_seccomp_mode mode)
 	return caps_empty_bounding_set(&err) ? print_error(&err) : 0;
 }
 
-/* Creates and runs the VM in its jail; the supervisor, where there is one, returns its verdict
- * on the VMM. Returns the exit status. */
-static int jail_and_run(const struct policy *pol, const char *name, struct vm *vm)
+/* Creates and runs the VM in its jail, its cgroup CGROUP_NAME under the policy's parent; the
+ * supervisor, where there is one, returns its verdict on the VMM. Returns the exit status. */
+static int jail_and_run(const struct policy *pol, const char *cgroup_name, struct vm *vm)
 {
 	struct bw_error err;
 	int verdict, why;
 
-	switch (jail_enter(pol, name, release_vm, vm, &verdict, &err)) {
+	switch (jail_enter(pol, cgroup_name, release_vm, vm, &verdict, &err)) {
 	case JAIL_SUPERVISOR:
 		return verdict;
 	case JAIL_VMM:
@@ -179,10 +179,13 @@ static int cmd_run(const char *path)
 	struct policy pol;
 	struct bw_error err;
 	struct vm vm;
+	const char *cgroup_name; /* the VM's cgroup under the parent: its name, or "vm" in a
+				  * cgroup systemd delegated */
 	int r = load(path, &cfg, &pol, NULL);
 
 	if (r)
 		return r;
+	cgroup_name = cfg.name;
 	log_set_vm_name(cfg.name);
 	/* systemd's notify socket, connected while its path is still in reach (before the jail). */
 	if (notify_open(&err) || jail_check(&pol, &err)) {
@@ -197,7 +200,7 @@ static int cmd_run(const char *path)
 	r = vm_open(&vm, &cfg, &pol.network, &err) ? print_error(&err) : 0;
 	/* Then the host, before anything is written or created: its cgroups (a host that cannot
 	 * give the policy its cgroup is refused as it was found)... */
-	if (r == 0 && jail_prepare_cgroup(&pol, false, &err))
+	if (r == 0 && jail_prepare_cgroup(&pol, &cgroup_name, false, &err))
 		r = print_error(&err);
 	/* ...every thread kind's filter, compiled before any guest code runs, and the bounding set
 	 * emptied while we still hold CAP_SETPCAP (the jail's id drop takes it away)... */
@@ -206,12 +209,15 @@ static int cmd_run(const char *path)
 	/* ...and KVM, which must run a test guest before any vCPU of ours exists. */
 	if (r == 0 && vm_open_kvm(&vm, &err))
 		r = print_error(&err);
-	/* Only then the controllers the cgroup needs, the jail (which may fork: the supervisor
-	 * returns here with its verdict), and the VM itself, in the process that runs it. */
-	if (r == 0 && jail_prepare_cgroup(&pol, true, &err))
+	/* Only then the cgroup's place (under systemd: a transient scope asked for over D-Bus
+	 * unless bulwark's cgroup was delegated to it, and this process moved into its
+	 * supervisor/ leaf) and the controllers it needs; still outside any namespace, and before
+	 * any thread applies its filter. Then the jail (which may fork: the supervisor returns
+	 * here with its verdict), and the VM itself, in the process that runs it. */
+	if (r == 0 && jail_prepare_cgroup(&pol, &cgroup_name, true, &err))
 		r = print_error(&err);
 	if (r == 0)
-		r = jail_and_run(&pol, cfg.name, &vm);
+		r = jail_and_run(&pol, cgroup_name, &vm);
 	vm_destroy(&vm);
 	policy_free(&pol);
 	config_free(&cfg);

@@ -4,6 +4,8 @@
 #include "kvm/kvm.h"
 #include "kvm/kvm_probe.h"
 #include "net/net_mark.h"
+#include "sandbox/cgroup_delegate.h"
+#include "sandbox/cgroup_scope.h"
 #include "sandbox/jail.h"
 
 #include <errno.h>
@@ -22,6 +24,7 @@ const struct host_env host_env_default = {
     .cgroup = &cgroup_host_paths_default,
     .euid = 0,
     .kvm_bound_ms = KVM_PROBE_BOUND_MS,
+    .systemd_bus = cgroup_scope_reachable,
 };
 
 /* Opens the KVM device read-write, or says why not. Returns the fd or -1. */
@@ -172,9 +175,58 @@ static void check_net(struct host_report *r, const struct vm_config *cfg,
 		host_add(r, "net.taps", HOST_PASS, NULL, "every NIC's tap exists");
 }
 
-/* The layout, then whether the parent's children can get every controller the policy needs. */
+/* In a cgroup systemd delegated to bulwark: whether it offers what the policy needs. */
+static void check_delegated(struct host_report *r, const struct cgroup_host *h, unsigned need)
+{
+	struct cgroup_problem pb;
+	char names[64];
+
+	if (cgroup_delegate_check(h->own, need, &pb)) {
+		host_add(r, "cgroup.controllers", HOST_FAIL, pb.fix, "%s", pb.why);
+		return;
+	}
+	host_add(r, "cgroup.controllers", HOST_PASS, NULL,
+		 "%s offered in %s, which systemd delegated to bulwark: it will move into "
+		 "%s/" CGROUP_DELEGATE_SUPERVISOR " and make the VM's cgroup %s/" CGROUP_DELEGATE_VM
+		 " (the policy's parent is not used)",
+		 need ? cgroup_controller_names(need, names, sizeof(names))
+		      : "no controller needed,",
+		 h->own, h->own, h->own);
+}
+
+/* Under systemd, not delegated: whether systemd answers, for the scope bulwark would ask for, and
+ * whether the kernel has the controllers for it to delegate. */
+static void check_scope(struct host_report *r, const struct cgroup_host *h, unsigned need,
+			const struct host_env *env, const char *name)
+{
+	struct cgroup_problem pb;
+	char names[64];
+
+	if (env->systemd_bus(&pb)) {
+		host_add(r, "cgroup.controllers", HOST_FAIL, pb.fix, "%s", pb.why);
+		return;
+	}
+	if (cgroup_delegate_check(h->cgroup2, need, &pb)) {
+		host_add(
+		    r, "cgroup.controllers", HOST_FAIL,
+		    "free it for cgroup v2 (it may be bound to a v1 hierarchy), or drop its keys "
+		    "from the policy",
+		    "%s", pb.why);
+		return;
+	}
+	host_add(
+	    r, "cgroup.controllers", HOST_PASS, NULL,
+	    "%s offered by the kernel; bulwark's cgroup %s is not delegated to it, so it "
+	    "will ask systemd for a transient scope bulwark-%s.scope with Delegate=yes and make "
+	    "the VM's cgroup " CGROUP_DELEGATE_VM " in it (the policy's parent is not used)",
+	    need ? cgroup_controller_names(need, names, sizeof(names)) : "no controller needed,",
+	    h->own[0] ? h->own : "(unknown)", name);
+}
+
+/* The layout, then whether the VM's cgroup can get every controller the policy needs, where
+ * this host puts it (cgroup_host_mode()). */
 static void check_cgroup(struct host_report *r, const struct policy *pol,
-			 const struct host_env *env)
+			 const struct host_env *env, const char *name)
 {
 	unsigned need = cgroup_controllers_needed(&pol->cgroup);
 	struct cgroup_problem pb;
@@ -194,11 +246,20 @@ static void check_cgroup(struct host_report *r, const struct policy *pol,
 	host_add(r, "cgroup.layout", HOST_PASS, NULL, "%s: cgroup2 at %s%s",
 		 cgroup_layout_name(h.layout), h.cgroup2,
 		 h.systemd ? ", managed by systemd" : ", no manager (bulwark may write to it)");
+	if (cgroup_host_mode(&h) == CGROUP_MODE_DELEGATED) {
+		check_delegated(r, &h, need);
+		return;
+	}
+	if (cgroup_host_mode(&h) == CGROUP_MODE_SCOPE) {
+		check_scope(r, &h, need, env, name);
+		return;
+	}
 	if (cgroup_host_prepare(&h, path, need, false, done, sizeof(done), &pb)) {
 		host_add(r, "cgroup.controllers", HOST_FAIL, pb.fix, "%s", pb.why);
 		return;
 	}
-	host_add(r, "cgroup.controllers", HOST_PASS, NULL, "%s available under %s%s%s",
+	host_add(r, "cgroup.controllers", HOST_PASS, NULL,
+		 "%s available under %s%s%s (no systemd: the policy's parent is bulwark's own)",
 		 need ? cgroup_controller_names(need, names, sizeof(names))
 		      : "no controller needed,",
 		 path, done[0] ? "; bulwark will enable " : "", done);
@@ -221,7 +282,7 @@ void host_check(struct host_report *r, const struct vm_config *cfg, const struct
 	} else {
 		host_add(r, "privileges", HOST_PASS, NULL,
 			 "root: the policy's cgroup and sandbox apply");
-		check_cgroup(r, pol, env);
+		check_cgroup(r, pol, env, cfg ? cfg->name : "NAME");
 	}
 	host_check_sandbox(r, pol, env->euid == 0);
 }

@@ -37,6 +37,8 @@ struct host_env {
 	const struct cgroup_host_paths *cgroup;
 	uid_t euid;
 	unsigned kvm_bound_ms; /* how long the test guest may take */
+	/* Whether systemd answers on its bus: 0, or -1 with PB (cgroup_scope_reachable()). */
+	int (*systemd_bus)(struct cgroup_problem *pb);
 };
 
 extern const struct host_env host_env_default; /* its euid is 0: set it from geteuid() */

@@ -20,6 +20,7 @@ const struct cgroup_host_paths cgroup_host_paths_default = {
     .systemd = "/run/systemd/system",
     .self_netns = "/proc/self/ns/net",
     .init_netns = "/proc/1/ns/net",
+    .self_cgroup = "/proc/self/cgroup",
 };
 
 static const struct {
@@ -68,6 +69,14 @@ const char *cgroup_controller_names(unsigned set, char *buf, size_t size)
 			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? " " : "",
 						controllers[i].name);
 	return buf;
+}
+
+const char *cgroup_controller_keys(unsigned bit)
+{
+	for (size_t i = 0; i < NCONTROLLERS; i++)
+		if (controllers[i].bit == bit)
+			return controllers[i].keys;
+	return "?";
 }
 
 /* statfs's f_type of PATH, or 0 when it cannot be read. */
@@ -128,6 +137,51 @@ static bool same_file(const char *a, const char *b)
 	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Whether DIR itself carries systemd's delegation mark: trusted.delegate (what systemd writes as
+ * root) or user.delegate (its user manager's, and the newer systemd's too) = "1". */
+static bool delegate_mark(const char *dir)
+{
+	char v[8];
+	ssize_t n = getxattr(dir, "trusted.delegate", v, sizeof(v) - 1);
+
+	if (n < 0)
+		n = getxattr(dir, "user.delegate", v, sizeof(v) - 1);
+	return n == 1 && v[0] == '1';
+}
+
+/*
+ * Bulwark's own cgroup2 directory into H->own: the "0::/PATH" line of SELF_CGROUP (the unified
+ * hierarchy's; v1 hierarchies have numbered lines) under cgroup2's mount point. Left "" without
+ * cgroup2, or when the line is missing or says the cgroup is gone ("(deleted)").
+ */
+static void find_own(struct cgroup_host *h, const char *self_cgroup)
+{
+	char line[PATH_MAX + 8];
+	FILE *f = self_cgroup && h->cgroup2[0] ? fopen(self_cgroup, "re") : NULL;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "0::/", 4) != 0 || strstr(line, " (deleted)"))
+			continue;
+		/* The root is "0::/": no trailing slash on the mount point. */
+		if ((size_t)snprintf(h->own, sizeof(h->own), "%s%s", h->cgroup2,
+				     line[4] ? line + 3 : "") >= sizeof(h->own))
+			h->own[0] = '\0';
+		break;
+	}
+	fclose(f);
+	h->delegated = h->own[0] && strcmp(h->own, h->cgroup2) != 0 && delegate_mark(h->own);
+}
+
+enum cgroup_mode cgroup_host_mode(const struct cgroup_host *h)
+{
+	if (h->delegated)
+		return CGROUP_MODE_DELEGATED;
+	return h->systemd ? CGROUP_MODE_SCOPE : CGROUP_MODE_PARENT;
+}
+
 void cgroup_host_probe(struct cgroup_host *h, const struct cgroup_host_paths *paths)
 {
 	char unified[PATH_MAX];
@@ -151,6 +205,8 @@ void cgroup_host_probe(struct cgroup_host *h, const struct cgroup_host_paths *pa
 		h->layout = CGROUP_LAYOUT_NONE;
 		h->fresh_sysfs = type == SYSFS_MAGIC;
 	}
+	if (h->layout == CGROUP_LAYOUT_UNIFIED || h->layout == CGROUP_LAYOUT_NONE)
+		find_own(h, paths->self_cgroup);
 }
 
 /* How to get the unified hierarchy, with systemd and without it. */
@@ -244,16 +300,12 @@ int cgroup_host_resolve(const struct cgroup_host *h, const char *parent, char *o
 /* Whether systemd delegated DIR, or a cgroup above it below ROOT, to whoever runs in it. */
 static bool delegated(const char *root, const char *dir)
 {
-	char path[PATH_MAX], v[8];
+	char path[PATH_MAX];
 	size_t root_len = strlen(root);
 
 	snprintf(path, sizeof(path), "%s", dir);
 	while (strlen(path) > root_len) {
-		ssize_t n = getxattr(path, "trusted.delegate", v, sizeof(v) - 1);
-
-		if (n < 0)
-			n = getxattr(path, "user.delegate", v, sizeof(v) - 1);
-		if (n == 1 && v[0] == '1')
+		if (delegate_mark(path))
 			return true;
 		*strrchr(path, '/') = '\0';
 	}

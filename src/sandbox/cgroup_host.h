@@ -32,6 +32,7 @@ struct cgroup_host_paths {
 	const char *systemd;	/* "/run/systemd/system": exists when systemd is the manager */
 	const char *self_netns; /* "/proc/self/ns/net" */
 	const char *init_netns; /* "/proc/1/ns/net" */
+	const char *self_cgroup; /* "/proc/self/cgroup": its "0::/PATH" line is bulwark's cgroup */
 };
 
 extern const struct cgroup_host_paths cgroup_host_paths_default;
@@ -43,6 +44,16 @@ struct cgroup_host {
 	bool fresh_sysfs;	/* /sys/fs/cgroup is a plain sysfs directory (sysfs mounted anew) */
 	bool own_netns;		/* not in pid 1's network namespace */
 	bool systemd;		/* systemd manages the tree: its single-writer rule holds */
+	char own[PATH_MAX];	/* bulwark's own cgroup2 directory; "" when not to be found */
+	bool delegated;		/* OWN carries trusted.delegate or user.delegate = "1" */
+};
+
+/* Where the VM's cgroup goes, as the host decides. */
+enum cgroup_mode {
+	CGROUP_MODE_PARENT,    /* no systemd: under the policy's parent, which bulwark manages */
+	CGROUP_MODE_DELEGATED, /* in OWN, which systemd delegated: OWN/supervisor and OWN/vm */
+	CGROUP_MODE_SCOPE,     /* systemd, OWN not delegated: a transient scope first, then as in
+				* a delegated one */
 };
 
 /* What stands in the way, and what to do about it: for `host check` and run's refusals. */
@@ -51,14 +62,22 @@ struct cgroup_problem {
 	char fix[512];
 };
 
-/* Reads the layout, cgroup2's mount point (/proc/self/mountinfo) and the manager. */
+/* Reads the layout, cgroup2's mount point (/proc/self/mountinfo), the manager and bulwark's own
+ * cgroup (/proc/self/cgroup) with whether it was delegated. */
 void cgroup_host_probe(struct cgroup_host *h, const struct cgroup_host_paths *paths);
 
 const char *cgroup_layout_name(enum cgroup_layout layout);
 
+/* Which mode H calls for: a cgroup delegated to bulwark wins (systemd's rules say the delegated
+ * subtree is the delegatee's to manage), then systemd (which bulwark asks for a delegated scope),
+ * else the policy's parent. */
+enum cgroup_mode cgroup_host_mode(const struct cgroup_host *h);
+
 /* The controllers PC's keys need; their names, joined by spaces, into BUF. */
 unsigned cgroup_controllers_needed(const struct policy_cgroup *pc);
 const char *cgroup_controller_names(unsigned set, char *buf, size_t size);
+/* The policy keys that need the one controller BIT: "cpu.max and cpu.weight". */
+const char *cgroup_controller_keys(unsigned bit);
 
 /*
  * The policy's PARENT ("/sys/fs/cgroup/..." as the file says) as a path in this host's cgroup2

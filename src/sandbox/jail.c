@@ -2,6 +2,7 @@
 #include "sandbox/jail.h"
 
 #include "sandbox/cgroup.h"
+#include "sandbox/cgroup_delegate.h"
 #include "sandbox/cgroup_host.h"
 #include "sandbox/jail_supervisor.h"
 #include "util/log.h"
@@ -63,7 +64,38 @@ int jail_check(const struct policy *p, struct bw_error *err)
 	return 0;
 }
 
-int jail_prepare_cgroup(struct policy *p, bool apply, struct bw_error *err)
+/*
+ * Under systemd: in the cgroup it delegated to bulwark, or in a scope it makes for bulwark. With
+ * APPLY, P's parent becomes that cgroup and *NAME the VM's leaf in it; the policy's own parent is
+ * systemd's to place, not bulwark's, so it goes unused.
+ */
+static int prepare_delegated(struct policy *p, struct cgroup_host *h, const char **name, bool apply,
+			     struct bw_error *err)
+{
+	unsigned need = cgroup_controllers_needed(&p->cgroup);
+	struct cgroup_problem pb;
+	char path[PATH_MAX], *d;
+
+	/* The layout first: a hybrid host is refused as without systemd. */
+	if (cgroup_host_resolve(h, p->cgroup.parent, path, sizeof(path), &pb) ||
+	    cgroup_delegate_prepare(h, *name, need, apply, path, sizeof(path), &pb))
+		return bw_errorf(err, BW_ERR_HOST, "cgroup: %s; %s", pb.why, pb.fix);
+	if (!apply)
+		return 0;
+	d = strdup(path);
+	if (!d)
+		return bw_errorf(err, BW_ERR_RUNTIME, "cgroup: out of memory");
+	log_info("cgroup: %s is delegated to bulwark: it moved into %s/" CGROUP_DELEGATE_SUPERVISOR
+		 ", the VM's cgroup is %s/" CGROUP_DELEGATE_VM
+		 " (the policy's parent %s applies only without systemd)",
+		 d, d, d, p->cgroup.parent);
+	free(p->cgroup.parent);
+	p->cgroup.parent = d;
+	*name = CGROUP_DELEGATE_VM;
+	return 0;
+}
+
+int jail_prepare_cgroup(struct policy *p, const char **name, bool apply, struct bw_error *err)
 {
 	unsigned need = cgroup_controllers_needed(&p->cgroup);
 	struct cgroup_host h;
@@ -74,6 +106,8 @@ int jail_prepare_cgroup(struct policy *p, bool apply, struct bw_error *err)
 	if (!p->cgroup.parent || geteuid() != 0)
 		return 0;
 	cgroup_host_probe(&h, &cgroup_host_paths_default);
+	if (cgroup_host_mode(&h) != CGROUP_MODE_PARENT)
+		return prepare_delegated(p, &h, name, apply, err);
 	if (apply) {
 		/* The parent was resolved by the check; the host may have changed since. */
 		if (cgroup_host_prepare(&h, p->cgroup.parent, need, true, done, sizeof(done), &pb))

@@ -22,15 +22,20 @@ extern const struct jail_ns jail_namespaces[JAIL_NAMESPACES];
 int jail_check(const struct policy *p, struct bw_error *err);
 
 /*
- * As root with a cgroup section. APPLY false, before anything is opened: finds P's cgroup parent
- * in this host's cgroup2 (through /proc/self/mountinfo; P's parent becomes that path) and checks
- * that the controllers its keys need can be had there, writing nothing. APPLY true, just before
- * the jail: enables them along the path where bulwark may write. A host it cannot use (hybrid or
- * legacy cgroups, no cgroup2, a controller systemd has not delegated) is refused: -1 with ERR
- * (BW_ERR_HOST) saying the cause and the fix. Returns 0 otherwise, and for another user or a
- * policy without cgroup.
+ * As root with a cgroup section, where the VM's cgroup goes (cgroup_host_mode()). APPLY false,
+ * before anything is opened, writes nothing: without systemd it finds P's cgroup parent in this
+ * host's cgroup2 (through /proc/self/mountinfo; P's parent becomes that path) and checks that the
+ * controllers its keys need can be had there; in a cgroup systemd delegated to bulwark, that it
+ * offers them. APPLY true, just before the jail: without systemd it enables them along the path
+ * where bulwark may write. Under systemd it first asks for a transient scope bulwark-NAME.scope
+ * with Delegate=yes when bulwark's cgroup is not delegated, then moves this process into the
+ * delegated cgroup's supervisor/ and enables the controllers there: P's parent becomes the
+ * delegated cgroup and *NAME (the VM's name coming in) "vm", the VM's cgroup in it. A host it
+ * cannot use (hybrid or legacy cgroups, no cgroup2, a controller not to be had, no answer from
+ * systemd) is refused: -1 with ERR (BW_ERR_HOST) saying the cause and the fix. Returns 0
+ * otherwise, and for another user or a policy without cgroup.
  */
-int jail_prepare_cgroup(struct policy *p, bool apply, struct bw_error *err);
+int jail_prepare_cgroup(struct policy *p, const char **name, bool apply, struct bw_error *err);
 
 /* Whether P asks for anything only root can do: a cgroup, namespaces, a jail, ids. */
 bool jail_confines(const struct policy *p);

@@ -20,12 +20,14 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-static char root[64], fs[96], unified[128], mountinfo[128], systemd[128], netns_a[128],
-    netns_b[128];
+static char root[64], fs[96], unified[128], mountinfo[128], systemd[128], self_cgroup[128],
+    netns_a[128], netns_b[128];
 static struct cgroup_host_paths paths;
 /* statfs answers: these paths have these types, everything else ext4. */
 static long type_fs, type_unified;
 static char delegated_dir[160]; /* getxattr says trusted.delegate=1 here */
+static char user_dir[160];	/* and user.delegate=1 here (systemd's user manager) */
+static const char *user_value = "1";
 
 int __real_statfs(const char *path, struct statfs *st);
 int __real_statfs64(const char *path, struct statfs *st);
@@ -63,6 +65,11 @@ ssize_t __wrap_getxattr(const char *path, const char *name, void *value, size_t 
 		*(char *)value = '1';
 		return 1;
 	}
+	if (user_dir[0] && !strcmp(path, user_dir) && !strcmp(name, "user.delegate") &&
+	    size >= strlen(user_value)) {
+		memcpy(value, user_value, strlen(user_value));
+		return (ssize_t)strlen(user_value);
+	}
 	errno = ENODATA;
 	return -1;
 }
@@ -86,15 +93,18 @@ static int setup(void **state)
 	snprintf(unified, sizeof(unified), "%s/unified", fs);
 	snprintf(mountinfo, sizeof(mountinfo), "%s/mountinfo", root);
 	snprintf(systemd, sizeof(systemd), "%s/systemd-system", root);
+	snprintf(self_cgroup, sizeof(self_cgroup), "%s/self-cgroup", root);
 	snprintf(netns_a, sizeof(netns_a), "%s/netns-a", root);
 	snprintf(netns_b, sizeof(netns_b), "%s/netns-b", root);
 	fake_write(root, "netns-a", "");
 	fake_write(root, "netns-b", "");
-	paths = (struct cgroup_host_paths){fs, mountinfo, systemd, netns_a, netns_a};
+	paths = (struct cgroup_host_paths){fs, mountinfo, systemd, netns_a, netns_a, self_cgroup};
 	cgroup_dir(fs, "cpuset cpu io memory pids\n", "");
 	type_fs = CGROUP2_SUPER_MAGIC;
 	type_unified = 0;
 	delegated_dir[0] = '\0';
+	user_dir[0] = '\0';
+	user_value = "1";
 	fake_write(root, "mountinfo", "");
 	return 0;
 }
@@ -376,6 +386,70 @@ static void test_missing_above(void **state)
 	assert_non_null(strstr(pb.why, "bulwark makes only the last one"));
 }
 
+/* Bulwark's own cgroup from /proc/self/cgroup's "0::" line, under cgroup2's mount; delegated
+ * when systemd marked that very directory; the mode follows. */
+static void test_own_cgroup(void **state)
+{
+	struct cgroup_host h;
+	char unit[160];
+
+	(void)state;
+	snprintf(unit, sizeof(unit), "%s/system.slice/vm.service", fs);
+	/* A hybrid host's v1 lines come first; only the unified one counts. */
+	fake_write(root, "self-cgroup", "4:memory:/system.slice\n0::/system.slice/vm.service\n");
+	cgroup_host_probe(&h, &paths);
+	assert_string_equal(h.own, unit);
+	assert_false(h.delegated); /* no xattr at all */
+	assert_int_equal(cgroup_host_mode(&h), CGROUP_MODE_PARENT);
+	fake_write(root, "systemd-system", "");
+	cgroup_host_probe(&h, &paths);
+	assert_int_equal(cgroup_host_mode(&h), CGROUP_MODE_SCOPE);
+	/* trusted.delegate on the unit's cgroup: delegated. */
+	snprintf(delegated_dir, sizeof(delegated_dir), "%s", unit);
+	cgroup_host_probe(&h, &paths);
+	assert_true(h.delegated);
+	assert_int_equal(cgroup_host_mode(&h), CGROUP_MODE_DELEGATED);
+	/* On the slice above only: the unit itself is not delegated. */
+	snprintf(delegated_dir, sizeof(delegated_dir), "%s/system.slice", fs);
+	cgroup_host_probe(&h, &paths);
+	assert_false(h.delegated);
+	/* user.delegate does as well; any value but "1" does not. */
+	snprintf(user_dir, sizeof(user_dir), "%s", unit);
+	cgroup_host_probe(&h, &paths);
+	assert_true(h.delegated);
+	user_value = "0";
+	cgroup_host_probe(&h, &paths);
+	assert_false(h.delegated);
+	user_value = "11";
+	cgroup_host_probe(&h, &paths);
+	assert_false(h.delegated);
+}
+
+/* The root, a missing line, a hybrid host: no own cgroup to use, never "delegated". */
+static void test_own_cgroup_none(void **state)
+{
+	struct cgroup_host h;
+
+	(void)state;
+	snprintf(delegated_dir, sizeof(delegated_dir), "%s", fs);
+	fake_write(root, "self-cgroup", "0::/\n");
+	cgroup_host_probe(&h, &paths);
+	assert_string_equal(h.own, fs);
+	assert_false(h.delegated);
+	fake_write(root, "self-cgroup", "1:name=systemd:/\n");
+	cgroup_host_probe(&h, &paths);
+	assert_string_equal(h.own, "");
+	assert_false(h.delegated);
+	type_fs = TMPFS_MAGIC;
+	type_unified = CGROUP2_SUPER_MAGIC;
+	fake_write(root, "self-cgroup", "0::/a\n");
+	snprintf(delegated_dir, sizeof(delegated_dir), "%s/a", fs);
+	cgroup_host_probe(&h, &paths);
+	assert_int_equal(h.layout, CGROUP_LAYOUT_HYBRID);
+	assert_string_equal(h.own, "");
+	assert_false(h.delegated);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +464,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_not_offered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_internal_processes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_above, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_own_cgroup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_own_cgroup_none, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,14 +15,27 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 static char root[64], modules[96], cg2[96], fs[96], mountinfo[128], systemd[128], netns[128],
-    parent[128];
+    self_cgroup[128], parent[128];
 static struct cgroup_host_paths cg_paths;
 static struct host_env env;
 static struct policy pol;
 static struct vm_config cfg;
 static struct host_report report;
+
+/* systemd's bus as the test wants it: up, or not to be reached. */
+static bool fake_bus_up;
+
+static int fake_bus(struct cgroup_problem *pb)
+{
+	if (fake_bus_up)
+		return 0;
+	snprintf(pb->why, sizeof(pb->why), "cannot reach systemd's bus (fake)");
+	snprintf(pb->fix, sizeof(pb->fix), "start bulwark from a unit with Delegate=yes");
+	return -1;
+}
 
 static int setup(void **state)
 {
@@ -37,6 +50,7 @@ static int setup(void **state)
 	snprintf(fs, sizeof(fs), "%s/no-sys-fs-cgroup", root);
 	snprintf(mountinfo, sizeof(mountinfo), "%s/mountinfo", root);
 	snprintf(systemd, sizeof(systemd), "%s/systemd", root);
+	snprintf(self_cgroup, sizeof(self_cgroup), "%s/self-cgroup", root);
 	snprintf(netns, sizeof(netns), "%s/netns", root);
 	snprintf(parent, sizeof(parent), "%s/bulwark", fs);
 	mkdir(modules, 0755);
@@ -50,8 +64,9 @@ static int setup(void **state)
 	snprintf(mi, sizeof(mi), "40 22 0:40 / %s rw - cgroup2 none rw\n", cg2);
 	fake_write(root, "mountinfo", mi);
 	fake_write(root, "netns", "");
-	cg_paths = (struct cgroup_host_paths){fs, mountinfo, systemd, netns, netns};
-	env = (struct host_env){"/dev/null", modules, "/dev/null", &cg_paths, 0, 100};
+	cg_paths = (struct cgroup_host_paths){fs, mountinfo, systemd, netns, netns, self_cgroup};
+	env = (struct host_env){"/dev/null", modules, "/dev/null", &cg_paths, 0, 100, fake_bus};
+	fake_bus_up = false;
 	memset(&pol, 0, sizeof(pol));
 	pol.path = "p.yaml";
 	pol.limits.vcpus_max = 2;
@@ -230,13 +245,28 @@ static void test_cgroup_lines(void **state)
 		 cg2, cg2, cg2);
 	assert_line("cgroup.controllers", HOST_PASS, want);
 	assert_true(host_report_ok(&report));
-	/* Under systemd, the root is not bulwark's to write. */
+	/* Under systemd, not delegated: a scope, which needs systemd's bus to answer. */
 	fake_write(root, "systemd", "");
 	report.n = 0;
 	host_check(&report, &cfg, &pol, &env);
 	assert_line("cgroup.layout", HOST_PASS, "managed by systemd");
-	assert_line("cgroup.controllers", HOST_FAIL, "the cpu controller");
+	assert_line("cgroup.controllers", HOST_FAIL, "cannot reach systemd's bus");
 	assert_false(host_report_ok(&report));
+	fake_bus_up = true;
+	report.n = 0;
+	snprintf(cfg.name, sizeof(cfg.name), "web-1");
+	host_check(&report, &cfg, &pol, &env);
+	assert_line(
+	    "cgroup.controllers", HOST_PASS,
+	    "cpu pids offered by the kernel; bulwark's cgroup (unknown) is not delegated to "
+	    "it, so it will ask systemd for a transient scope bulwark-web-1.scope with "
+	    "Delegate=yes");
+	/* The kernel lacks one: named. */
+	fake_write(cg2, "cgroup.controllers", "memory pids\n");
+	report.n = 0;
+	host_check(&report, &cfg, &pol, &env);
+	assert_line("cgroup.controllers", HOST_FAIL, "the cpu controller");
+	fake_write(cg2, "cgroup.controllers", "cpuset cpu io memory pids\n");
 	/* A sandbox without cgroup: the layout is said, nothing is needed. (The sandbox's own
 	 * line is not looked at: it needs root, which these tests do not.) */
 	pol.cgroup.parent = NULL;
@@ -245,6 +275,40 @@ static void test_cgroup_lines(void **state)
 	host_check(&report, &cfg, &pol, &env);
 	assert_line("cgroup.layout", HOST_PASS, "(the policy asks for no cgroup)");
 	assert_null(item("cgroup.controllers"));
+}
+
+/* In a cgroup systemd delegated (user.delegate, as a real xattr on the test's file system): the
+ * controllers it offers, where bulwark will put itself and the VM; with or without systemd. */
+static void test_cgroup_delegated(void **state)
+{
+	char unit[160], want[1024];
+
+	(void)state;
+	snprintf(unit, sizeof(unit), "%s/app.service", cg2);
+	mkdir(unit, 0755);
+	fake_write(unit, "cgroup.controllers", "cpu memory pids\n");
+	fake_write(root, "self-cgroup", "0::/app.service\n");
+	fake_write(root, "systemd", "");
+	if (setxattr(unit, "user.delegate", "1", 1, 0))
+		skip(); /* a file system without user xattrs */
+	pol.cgroup.parent = parent;
+	pol.cgroup.cpu_max_set = pol.cgroup.pids_max_set = true;
+	host_check(&report, &cfg, &pol, &env);
+	snprintf(want, sizeof(want),
+		 "cpu pids offered in %s, which systemd delegated to bulwark: it will move into "
+		 "%s/supervisor and make the VM's cgroup %s/vm (the policy's parent is not used)",
+		 unit, unit, unit);
+	assert_line("cgroup.controllers", HOST_PASS, want);
+	/* A controller the unit was not given: named with the fix. */
+	pol.cgroup.cpuset_cpus_set = true;
+	report.n = 0;
+	host_check(&report, &cfg, &pol, &env);
+	snprintf(want, sizeof(want),
+		 "the cpuset controller, which the policy's cpuset.cpus need, is not offered in "
+		 "%s/cgroup.controllers",
+		 unit);
+	assert_line("cgroup.controllers", HOST_FAIL, want);
+	assert_non_null(strstr(item("cgroup.controllers")->fix, "Delegate=yes"));
 }
 
 /* cgroup2 nowhere: the layout line fails with the fix, no controller line follows. */
@@ -334,6 +398,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_net, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_root, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cgroup_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cgroup_delegated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_cgroup2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_json, setup, teardown),
