@@ -153,6 +153,11 @@ int cgroup_scope_start(const struct cgroup_scope_request *req, unsigned timeout_
 	/* Matched before the call: the job may end before its reply is read. */
 	r = sd_bus_match_signal(bus, NULL, NULL, SD_PATH, SD_MANAGER, "JobRemoved", job_removed,
 				&w);
+	/* On the system bus systemd sends job signals to subscribers only (its private socket
+	 * gets them all); a refusal here shows as the job's timeout below. */
+	if (r >= 0)
+		(void)sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL,
+					 "");
 	if (r >= 0)
 		r = build_call(bus, req, &m);
 	if (r < 0) {
