@@ -1,9 +1,11 @@
 /* main.c: the bulwark command line: run or validate a VM config, check a policy. */
 #include "config/config.h"
 #include "host/host_check.h"
+#include "host/machine.h"
 #include "net/net_cmd.h"
 #include "policy/policy.h"
 #include "sandbox/caps.h"
+#include "sandbox/cgroup_host.h"
 #include "sandbox/jail.h"
 #include "sandbox/seccomp.h"
 #include "util/error.h"
@@ -173,6 +175,26 @@ static int jail_and_run(const struct policy *pol, const char *cgroup_name, struc
 	return 0;
 }
 
+/* Where machined runs, the VM becomes a machine of class vm (`machinectl list`), led by this
+ * process: the supervisor-to-be, in the cgroup systemd knows as the VM's unit. Refused, it is a
+ * warning: the VM runs either way. */
+static void register_machine(const struct vm_config *cfg)
+{
+	const char *taps[CONFIG_NICS_MAX];
+	struct bw_error err = {.kind = BW_ERR_NONE};
+	struct machine_info mi;
+	int r;
+
+	for (unsigned i = 0; i < cfg->nnics; i++)
+		taps[i] = cfg->nics[i].tap;
+	machine_info_init(&mi, cfg->name, getpid(), taps, cfg->nnics);
+	r = machine_register(&mi, cgroup_host_paths_default.systemd, &err);
+	if (r < 0)
+		log_warn("%s", err.msg);
+	else if (r == MACHINE_REGISTERED)
+		log_info("machined: registered as machine %s (class vm)", cfg->name);
+}
+
 static int cmd_run(const char *path)
 {
 	struct vm_config cfg;
@@ -216,6 +238,8 @@ static int cmd_run(const char *path)
 	 * here with its verdict), and the VM itself, in the process that runs it. */
 	if (r == 0 && jail_prepare_cgroup(&pol, &cgroup_name, true, &err))
 		r = print_error(&err);
+	if (r == 0)
+		register_machine(&cfg);
 	if (r == 0)
 		r = jail_and_run(&pol, cgroup_name, &vm);
 	vm_destroy(&vm);
