@@ -258,6 +258,24 @@ static void take_event(int fd, const struct pollfd *p)
 }
 
 /*
+ * Test builds only (meson -Dtest_wedge=true): after its second WATCHDOG=1 the main loop stops
+ * for good, in a poll with nothing to wait for (its allowlist has poll), as a wedged VMM would.
+ * systemd's watchdog must then restart the unit (tests/integration/systemd-cases).
+ */
+static void wedge_for_tests(unsigned long pings)
+{
+#ifdef BULWARK_TEST_WEDGE
+	if (pings >= 2) {
+		log_warn("test build: the main loop wedges now, as -Dtest_wedge asks");
+		for (;;)
+			poll(NULL, 0, -1);
+	}
+#else
+	(void)pings;
+#endif
+}
+
+/*
  * The main thread's loop: wait for a stop request, a termination signal or console input, and
  * carry the guest's console output to stdout. Nothing here waits for stdout (console_out.c),
  * so a reader that stalls never keeps this loop from the signalfd.
@@ -265,6 +283,7 @@ static void take_event(int fd, const struct pollfd *p)
 static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd, int dog_fd)
 {
 	enum console_wait out = console_out_drain(&vm->console);
+	unsigned long pings = 0;
 
 	while (vm_stop_reason(vm) == VM_RUNNING) {
 		struct pollfd p[7] = {
@@ -304,6 +323,7 @@ static void wait_for_stop(struct vm *vm, struct console *con, int sig_fd, int do
 		if (p[5].revents & POLLIN) {
 			take_event(dog_fd, &p[5]);
 			notify_send("WATCHDOG=1");
+			wedge_for_tests(++pings);
 		}
 		if (p[6].revents & POLLIN)
 			vm_stop_on_timer(vm);
