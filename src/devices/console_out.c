@@ -78,6 +78,7 @@ int console_out_open(struct console_out *c, int fd)
 	int r = console_out_init(c, own >= 0 ? own : fd, own < 0 && may_block, limited, -1, -1);
 
 	c->private_fd = own >= 0;
+	c->lines = log_journal_stream(fd);
 	if (r)
 		return r;
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -98,7 +99,7 @@ void console_out_put(struct console_out *c, uint8_t b)
 	bool wake;
 
 	pthread_mutex_lock(&c->lock);
-	wake = c->count == 0;
+	wake = c->count == c->held;
 	if (c->count < CONSOLE_OUT_RING) {
 		c->ring[(c->head + c->count) % CONSOLE_OUT_RING] = b;
 		c->count++;
@@ -106,7 +107,8 @@ void console_out_put(struct console_out *c, uint8_t b)
 		c->dropped[c->why]++;
 	}
 	pthread_mutex_unlock(&c->lock);
-	/* Only the first byte after a drain wakes the main thread; it takes the rest in bulk. */
+	/* Only the first byte after a drain (that emptied the ring, or left only a partial line
+	 * on the journal) wakes the main thread; it takes the rest in bulk. */
 	if (wake && c->wake_fd >= 0)
 		(void)!write(c->wake_fd, &one, sizeof(one));
 }
@@ -117,9 +119,11 @@ static void consume(struct console_out *c, size_t n, bool dropped)
 	pthread_mutex_lock(&c->lock);
 	c->head = (c->head + n) % CONSOLE_OUT_RING;
 	c->count -= n;
+	c->held = 0;
 	if (dropped)
 		c->dropped[c->why] += n;
 	pthread_mutex_unlock(&c->lock);
+	c->holding = false;
 }
 
 /* Records why the drain stopped short (what a full ring's drops are charged to). */
@@ -167,28 +171,22 @@ static bool writable(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
 }
 
-/* One write of what the ring holds from HEAD on (N bytes, not wrapping); 1 when it went. */
-static int write_some(struct console_out *c, size_t head, size_t n, enum console_wait *w)
+/* Writes BUF (N bytes; the first RING_N of them are the ring's from its head on) if the output
+ * takes it now: 1 when it went (or is worth another try), 0 with *W what to wait for. */
+static int emit(struct console_out *c, const uint8_t *buf, size_t n, size_t ring_n,
+		enum console_wait *w)
 {
 	ssize_t done;
 
-	if (c->blocking && n > CHUNK_BLOCKING)
-		n = CHUNK_BLOCKING;
-	n = allowed(c, n);
-	if (n == 0) {
-		*w = hold(c, CONSOLE_DROP_RATE, CONSOLE_WAIT_TICK);
-		return 0;
-	}
 	if (c->blocking && !writable(c->fd)) {
 		*w = hold(c, CONSOLE_DROP_STALLED, CONSOLE_WAIT_FD);
 		return 0;
 	}
-	/* Only this thread takes bytes off and vCPUs only add past head + count, so these bytes
-	 * stay put while they are written without the lock. */
-	done = write(c->fd, c->ring + head, n);
+	done = write(c->fd, buf, n);
 	if (done > 0) {
 		rate_limit_take(&c->rate, (uint64_t)done);
-		consume(c, (size_t)done, false);
+		consume(c, (size_t)done < ring_n ? (size_t)done : ring_n, false);
+		c->midline = c->lines && (size_t)done < n && buf[done - 1] != '\n';
 		return 1;
 	}
 	if (done < 0 && errno == EINTR)
@@ -201,7 +199,121 @@ static int write_some(struct console_out *c, size_t head, size_t n, enum console
 	return 1;
 }
 
-enum console_wait console_out_drain(struct console_out *c)
+/* One write of what the ring holds from HEAD on (N bytes, not wrapping); 1 when it went. */
+static int write_some(struct console_out *c, size_t head, size_t n, enum console_wait *w)
+{
+	if (c->blocking && n > CHUNK_BLOCKING)
+		n = CHUNK_BLOCKING;
+	n = allowed(c, n);
+	if (n == 0) {
+		*w = hold(c, CONSOLE_DROP_RATE, CONSOLE_WAIT_TICK);
+		return 0;
+	}
+	/* Only this thread takes bytes off and vCPUs only add past head + count, so these bytes
+	 * stay put while they are written without the lock. */
+	return emit(c, c->ring + head, n, n, w);
+}
+
+/* Copies N ring bytes (at most CONSOLE_OUT_LINE) from HEAD on, across the wrap, to BUF: stable
+ * without the lock, as in write_some(). */
+static void peek(const struct console_out *c, size_t head, size_t n, uint8_t *buf)
+{
+	size_t first = CONSOLE_OUT_RING - head < n ? CONSOLE_OUT_RING - head : n;
+
+	memcpy(buf, c->ring + head, first);
+	memcpy(buf + first, c->ring, n - first);
+}
+
+/* How many of BUF's N ring bytes (N <= CONSOLE_OUT_LINE) make whole lines: up to the last
+ * '\n'; else a line of CONSOLE_OUT_LINE - 1 bytes, or with FORCE what there is, to which a '\n'
+ * is added in BUF (*CUT); else 0: a partial line to hold. */
+static size_t whole_lines(uint8_t *buf, size_t n, bool force, bool *cut)
+{
+	const uint8_t *nl = memrchr(buf, '\n', n);
+
+	*cut = false;
+	if (nl)
+		return (size_t)(nl - buf) + 1;
+	if (n >= CONSOLE_OUT_LINE - 1)
+		n = CONSOLE_OUT_LINE - 1;
+	else if (!force)
+		return 0;
+	buf[n] = '\n';
+	*cut = true;
+	return n;
+}
+
+/* Whether the partial line the ring ends with has waited CONSOLE_OUT_HOLD_TICKS for its '\n'
+ * (never, without a tick); the first call for a line starts its wait. */
+static bool held_long(struct console_out *c)
+{
+	uint64_t ticks;
+
+	if (c->tick_fd < 0)
+		return false;
+	if (read(c->tick_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		c->ticks += ticks;
+	if (!c->holding) {
+		c->holding = true;
+		c->held_since = c->ticks;
+	}
+	return c->ticks - c->held_since >= CONSOLE_OUT_HOLD_TICKS;
+}
+
+/* Leaves the SEEN bytes, a partial line, in the ring: 0 with *W, or 1 if more came meanwhile
+ * (their put found count != held and woke no one: look again). */
+static int hold_partial(struct console_out *c, size_t seen, enum console_wait *w)
+{
+	bool same;
+
+	pthread_mutex_lock(&c->lock);
+	same = c->count == seen;
+	if (same)
+		c->held = seen;
+	pthread_mutex_unlock(&c->lock);
+	/* The tick tells when the line has waited long enough; without one, only data can. */
+	*w = c->tick_fd >= 0 ? CONSOLE_WAIT_TICK : CONSOLE_WAIT_DATA;
+	return !same;
+}
+
+/*
+ * The journal's write: whole lines from the ring's COUNT bytes at HEAD, in one write(2) of at
+ * most CONSOLE_OUT_LINE bytes. Copied out (a line may wrap, and a cut one needs its '\n'): one
+ * write, because journald would join another writer's line to a partial one. Why not
+ * CHUNK_BLOCKING: a unix stream socket (the journal's) polls writable while less than a quarter
+ * of its send buffer is in flight, and sends a write in pieces of up to half that buffer
+ * (about 2.5 KiB at its smallest), the first without waiting: 2048 bytes go as one piece, whole,
+ * without waiting and without another writer's line in between. The rate limit takes whole lines.
+ */
+static int write_lines(struct console_out *c, size_t head, size_t count, bool force,
+		       enum console_wait *w)
+{
+	uint8_t buf[CONSOLE_OUT_LINE];
+	size_t n = count < CONSOLE_OUT_LINE ? count : CONSOLE_OUT_LINE, out, may;
+	const uint8_t *nl;
+	bool cut;
+
+	peek(c, head, n, buf);
+	n = whole_lines(buf, n, force || c->midline, &cut);
+	if (n == 0) {
+		if (!held_long(c))
+			return hold_partial(c, count, w);
+		n = whole_lines(buf, count, true, &cut);
+	}
+	out = n + cut;
+	may = allowed(c, out);
+	if (may < out) {
+		nl = memrchr(buf, '\n', may);
+		if (!nl) {
+			*w = hold(c, CONSOLE_DROP_RATE, CONSOLE_WAIT_TICK);
+			return 0;
+		}
+		n = out = (size_t)(nl - buf) + 1;
+	}
+	return emit(c, buf, out, n, w);
+}
+
+static enum console_wait drain(struct console_out *c, bool force)
 {
 	enum console_wait w = CONSOLE_WAIT_FD; /* more to write: poll returns at once */
 
@@ -218,12 +330,22 @@ enum console_wait console_out_drain(struct console_out *c)
 			consume(c, n, true);
 			continue;
 		}
+		if (c->lines) {
+			if (!write_lines(c, head, n, force, &w))
+				return w;
+			continue;
+		}
 		if (n > CONSOLE_OUT_RING - head)
 			n = CONSOLE_OUT_RING - head;
 		if (!write_some(c, head, n, &w))
 			return w;
 	}
 	return w;
+}
+
+enum console_wait console_out_drain(struct console_out *c)
+{
+	return drain(c, false);
 }
 
 static size_t pending(struct console_out *c)
@@ -245,13 +367,14 @@ void console_out_finish(struct console_out *c)
 	 */
 	do {
 		before = left;
-		if (console_out_drain(c) != CONSOLE_WAIT_FD)
+		if (drain(c, true) != CONSOLE_WAIT_FD)
 			break;
 		left = pending(c);
 	} while (left && left < before);
 	pthread_mutex_lock(&c->lock);
 	c->dropped[c->why] += c->count;
 	c->count = 0;
+	c->held = 0;
 	stalled = c->dropped[CONSOLE_DROP_STALLED];
 	rate = c->dropped[CONSOLE_DROP_RATE];
 	pthread_mutex_unlock(&c->lock);

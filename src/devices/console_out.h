@@ -15,6 +15,15 @@
 #define CONSOLE_OUT_RATE 32768		 /* bytes a second */
 #define CONSOLE_OUT_BURST 262144	 /* 256 KiB */
 #define CONSOLE_OUT_TICK_NS 100000000ULL /* the rate limit's clock: a 100 ms timerfd */
+/*
+ * When stdout is the journal's stream, which stderr's log lines share, it gets whole lines
+ * only: journald splits entries at '\n', and a log line written after part of a guest's line
+ * would join it, its "<N>" priority lost mid-entry. A partial line waits in the ring for its
+ * '\n', but no longer than this, and no longer than the VM runs; then it goes out with a '\n'
+ * added. Each write then ends a line and is at most CONSOLE_OUT_LINE bytes (see console_out.c).
+ */
+#define CONSOLE_OUT_LINE 2048	  /* the longest line written, its '\n' included */
+#define CONSOLE_OUT_HOLD_TICKS 10 /* 1 s of ticks: a prompt shows up, if with a line break */
 
 /* Why bytes were dropped: each drop is charged to why the ring could not be drained. */
 enum console_drop { CONSOLE_DROP_STALLED, CONSOLE_DROP_RATE, CONSOLE_DROPS };
@@ -32,6 +41,7 @@ struct console_out {
 	size_t head, count;
 	enum console_drop why; /* what the bytes the full ring refuses are charged to */
 	unsigned long dropped[CONSOLE_DROPS];
+	size_t held; /* a partial line the drain left for its '\n': the next put wakes it again */
 	/* The main thread's alone: */
 	bool inited;	 /* console_out_close() has something to release */
 	int fd;		 /* where output goes */
@@ -40,6 +50,11 @@ struct console_out {
 			  * chunks */
 	bool limited;	 /* not a terminal: CONSOLE_OUT_RATE applies */
 	bool gone;	 /* a write failed for good (no reader, hung up): output is dropped */
+	bool lines;	 /* fd is the journal: whole lines only (console_out_open sets it; tests
+			  * may, after console_out_init) */
+	bool holding;	 /* lines: the ring ends in a partial line, waiting since held_since */
+	bool midline;	 /* lines: a short write left the journal a partial line: end it now */
+	uint64_t held_since;
 	int wake_fd;	 /* eventfd: the ring was empty and is not */
 	int tick_fd;	 /* counts CONSOLE_OUT_TICK_NS ticks (a timerfd; tests use an eventfd) */
 	uint64_t ticks;	 /* ticks read so far: the rate limit's time */
@@ -68,7 +83,8 @@ enum console_wait console_out_drain(struct console_out *c);
 /* The main thread, when poll reports an error on fd: nothing more will be written there. */
 void console_out_hangup(struct console_out *c);
 
-/* At stop, vCPUs joined: one last drain; what is left counts as dropped; one log line if any. */
+/* At stop, vCPUs joined: one last drain, a partial line ended with '\n' on the journal; what
+ * is left counts as dropped; one log line if any. */
 void console_out_finish(struct console_out *c);
 
 void console_out_close(struct console_out *c);

@@ -32,25 +32,29 @@ int log_wants(enum log_level level)
 	return level <= max_level;
 }
 
-void log_detect_journal(void)
+bool log_journal_stream(int fd)
 {
 	const char *e = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
 	struct stat st;
 	char *end;
 
-	journal = false;
 	if (!e || *e < '0' || *e > '9')
-		return;
+		return false;
 	dev = strtoull(e, &end, 10);
 	if (*end != ':' || end[1] < '0' || end[1] > '9')
-		return;
+		return false;
 	ino = strtoull(end + 1, &end, 10);
 	if (*end != '\0')
-		return;
-	/* A service may redirect stderr to a file and keep the variable: then it is no journal. */
-	journal = fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
-		  (unsigned long long)st.st_ino == ino;
+		return false;
+	/* A service may redirect FD to a file and keep the variable: then it is no journal. */
+	return fstat(fd, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
+void log_detect_journal(void)
+{
+	journal = log_journal_stream(STDERR_FILENO);
 }
 
 /* Writes BUF, whose first PREFIX_BYTES are room for the priority, with or without it. */

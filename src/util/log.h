@@ -2,6 +2,7 @@
 #ifndef BULWARK_LOG_H
 #define BULWARK_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -19,6 +20,11 @@ void log_set_level(enum log_level max);
 /* Whether lines of LEVEL are shown: for output written apart from log_msg (the audit lines). */
 int log_wants(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Whether FD is systemd's journal stream: JOURNAL_STREAM names the device and inode of the
+ * stream systemd connected, and FD is that very stream. Reads the environment: call before any
+ * thread starts. */
+bool log_journal_stream(int fd);
 
 /*
  * Whether stderr is systemd's journal stream: JOURNAL_STREAM names the device and inode of the
