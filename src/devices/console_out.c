@@ -171,12 +171,67 @@ static bool writable(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
 }
 
+/*
+ * The journal reads a "<N>" at the start of any line on its stream as the entry's priority, and
+ * the guest's lines share bulwark's: a guest printing "<0>" would log an emergency on the host
+ * (which journald broadcasts to every terminal). So each console line gets "<6>" (information)
+ * in front, and whatever the guest put there stays part of its message.
+ */
+static const char GUEST_PRIORITY[] = "<6>";
+#define PRIORITY_LEN (sizeof(GUEST_PRIORITY) - 1)
+
+/* How many ring bytes the first DONE bytes of a prefixed write (prefix_lines) carried: every
+ * line starts with the prefix, but the first when it continues a line (CONT). */
+static size_t ring_bytes(const uint8_t *buf, size_t done, bool cont)
+{
+	size_t ring = 0, i = 0;
+	bool start = !cont;
+
+	while (i < done) {
+		if (start) {
+			i += PRIORITY_LEN; /* a prefix cut short carried no ring byte either */
+			start = false;
+			continue;
+		}
+		start = buf[i++] == '\n';
+		ring++;
+	}
+	return ring;
+}
+
+/*
+ * Copies the whole lines of IN (N bytes, each line ending in '\n') to OUT (CAP bytes), each with
+ * the priority in front (not the first when it continues a line: CONT), up to the last line that
+ * fits. Returns the bytes in OUT; *TAKEN says how many of IN's went.
+ */
+static size_t prefix_lines(const uint8_t *in, size_t n, bool cont, uint8_t *out, size_t cap,
+			   size_t *taken)
+{
+	size_t o = 0, i = 0;
+
+	while (i < n) {
+		const uint8_t *nl = memchr(in + i, '\n', n - i);
+		size_t len = nl ? (size_t)(nl - (in + i)) + 1 : n - i;
+		size_t pre = (i == 0 && cont) ? 0 : PRIORITY_LEN;
+
+		if (pre + len > cap - o)
+			break;
+		memcpy(out + o, GUEST_PRIORITY, pre);
+		memcpy(out + o + pre, in + i, len);
+		o += pre + len;
+		i += len;
+	}
+	*taken = i;
+	return o;
+}
+
 /* Writes BUF (N bytes; the first RING_N of them are the ring's from its head on) if the output
  * takes it now: 1 when it went (or is worth another try), 0 with *W what to wait for. */
 static int emit(struct console_out *c, const uint8_t *buf, size_t n, size_t ring_n,
 		enum console_wait *w)
 {
 	ssize_t done;
+	size_t taken;
 
 	if (c->blocking && !writable(c->fd)) {
 		*w = hold(c, CONSOLE_DROP_STALLED, CONSOLE_WAIT_FD);
@@ -185,7 +240,8 @@ static int emit(struct console_out *c, const uint8_t *buf, size_t n, size_t ring
 	done = write(c->fd, buf, n);
 	if (done > 0) {
 		rate_limit_take(&c->rate, (uint64_t)done);
-		consume(c, (size_t)done < ring_n ? (size_t)done : ring_n, false);
+		taken = c->lines ? ring_bytes(buf, (size_t)done, c->midline) : (size_t)done;
+		consume(c, taken < ring_n ? taken : ring_n, false);
 		c->midline = c->lines && (size_t)done < n && buf[done - 1] != '\n';
 		return 1;
 	}
@@ -234,8 +290,8 @@ static size_t whole_lines(uint8_t *buf, size_t n, bool force, bool *cut)
 	*cut = false;
 	if (nl)
 		return (size_t)(nl - buf) + 1;
-	if (n >= CONSOLE_OUT_LINE - 1)
-		n = CONSOLE_OUT_LINE - 1;
+	if (n >= CONSOLE_OUT_LINE - 1 - PRIORITY_LEN)
+		n = CONSOLE_OUT_LINE - 1 - PRIORITY_LEN;
 	else if (!force)
 		return 0;
 	buf[n] = '\n';
@@ -288,8 +344,8 @@ static int hold_partial(struct console_out *c, size_t seen, enum console_wait *w
 static int write_lines(struct console_out *c, size_t head, size_t count, bool force,
 		       enum console_wait *w)
 {
-	uint8_t buf[CONSOLE_OUT_LINE];
-	size_t n = count < CONSOLE_OUT_LINE ? count : CONSOLE_OUT_LINE, out, may;
+	uint8_t buf[CONSOLE_OUT_LINE], pre[CONSOLE_OUT_LINE];
+	size_t n = count < CONSOLE_OUT_LINE ? count : CONSOLE_OUT_LINE, out, may, len, taken;
 	const uint8_t *nl;
 	bool cut;
 
@@ -301,16 +357,20 @@ static int write_lines(struct console_out *c, size_t head, size_t count, bool fo
 		n = whole_lines(buf, count, true, &cut);
 	}
 	out = n + cut;
-	may = allowed(c, out);
-	if (may < out) {
-		nl = memrchr(buf, '\n', may);
+	/* With their priorities the lines may no longer all fit one write: the rest waits. */
+	len = prefix_lines(buf, out, c->midline, pre, sizeof(pre), &taken);
+	may = allowed(c, len);
+	if (may < len) {
+		nl = memrchr(pre, '\n', may);
 		if (!nl) {
 			*w = hold(c, CONSOLE_DROP_RATE, CONSOLE_WAIT_TICK);
 			return 0;
 		}
-		n = out = (size_t)(nl - buf) + 1;
+		len = (size_t)(nl - pre) + 1;
+		taken = ring_bytes(pre, len, c->midline);
 	}
-	return emit(c, buf, out, n, w);
+	/* A cut line's added '\n' is no ring byte. */
+	return emit(c, pre, len, taken < n ? taken : n, w);
 }
 
 static enum console_wait drain(struct console_out *c, bool force)

@@ -1,5 +1,5 @@
-/* test_console_lines.c: the console's output on the journal: whole lines only, a partial line
- * held for its '\n' within bounds; anything else gets a partial line at once. */
+/* test_console_lines.c: the console's output on the journal: whole lines with bulwark's priority
+ * only, a partial line held for its '\n' within bounds; anything else gets a partial line at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,7 +89,7 @@ static void whole_lines_go_through(void **state)
 
 	put_str(&j->c, "one\ntwo\n");
 	assert_int_equal(console_out_drain(&j->c), CONSOLE_WAIT_DATA);
-	assert_string_equal(next_write(j), "one\ntwo\n");
+	assert_string_equal(next_write(j), "<6>one\n<6>two\n");
 	assert_string_equal(next_write(j), "");
 }
 
@@ -102,7 +102,7 @@ static void partial_line_waits_for_its_end(void **state)
 	put_str(&j->c, "boot\n[    3.615398] Key typ");
 	assert_int_equal(take(j->wake), 1);
 	assert_int_equal(console_out_drain(&j->c), CONSOLE_WAIT_TICK);
-	assert_string_equal(next_write(j), "boot\n");
+	assert_string_equal(next_write(j), "<6>boot\n");
 	assert_string_equal(next_write(j), "");
 	dup2(j->sv[1], STDERR_FILENO);
 	log_warn("stopped by SIGTERM");
@@ -113,7 +113,7 @@ static void partial_line_waits_for_its_end(void **state)
 	assert_int_equal(take(j->wake), 1);
 	assert_int_equal(console_out_drain(&j->c), CONSOLE_WAIT_DATA);
 	assert_string_equal(next_write(j), "bulwark: warning: stopped by SIGTERM\n");
-	assert_string_equal(next_write(j), "[    3.615398] Key type\n");
+	assert_string_equal(next_write(j), "<6>[    3.615398] Key type\n");
 	assert_int_equal(j->c.dropped[CONSOLE_DROP_STALLED] + j->c.dropped[CONSOLE_DROP_RATE], 0);
 }
 
@@ -121,12 +121,13 @@ static void partial_line_waits_for_its_end(void **state)
 static void overlong_line_is_cut(void **state)
 {
 	struct journal *j = *state;
-	char cut[CONSOLE_OUT_LINE + 1];
-	const size_t total = 2 * (CONSOLE_OUT_LINE - 1) + 100;
+	char cut[CONSOLE_OUT_LINE + 1] = "<6>";
+	const size_t room = CONSOLE_OUT_LINE - 4; /* the priority and the '\n' take the rest */
+	const size_t total = 2 * room + 100;
 
 	for (size_t i = 0; i < total; i++)
 		console_out_put(&j->c, 'x');
-	memset(cut, 'x', CONSOLE_OUT_LINE - 1);
+	memset(cut + 3, 'x', room);
 	cut[CONSOLE_OUT_LINE - 1] = '\n';
 	cut[CONSOLE_OUT_LINE] = '\0';
 	assert_int_equal(console_out_drain(&j->c), CONSOLE_WAIT_TICK);
@@ -144,7 +145,7 @@ static void wrapped_line_is_one_write(void **state)
 	j->c.head = CONSOLE_OUT_RING - 3;
 	put_str(&j->c, "abcdef\n");
 	assert_int_equal(console_out_drain(&j->c), CONSOLE_WAIT_DATA);
-	assert_string_equal(next_write(j), "abcdef\n");
+	assert_string_equal(next_write(j), "<6>abcdef\n");
 }
 
 /* A prompt shows up about a second later, as a line of its own. */
@@ -159,7 +160,7 @@ static void held_line_goes_out_after_a_while(void **state)
 	assert_string_equal(next_write(j), "");
 	add_ticks(j, 1);
 	assert_int_equal(console_out_drain(&j->c), CONSOLE_WAIT_DATA);
-	assert_string_equal(next_write(j), "login: \n");
+	assert_string_equal(next_write(j), "<6>login: \n");
 	/* The next partial line waits its own second. */
 	put_str(&j->c, "x");
 	assert_int_equal(console_out_drain(&j->c), CONSOLE_WAIT_TICK);
@@ -175,9 +176,9 @@ static void finish_ends_the_held_line(void **state)
 
 	put_str(&j->c, "a\nreboot: Power dow");
 	assert_int_equal(console_out_drain(&j->c), CONSOLE_WAIT_TICK);
-	assert_string_equal(next_write(j), "a\n");
+	assert_string_equal(next_write(j), "<6>a\n");
 	console_out_finish(&j->c);
-	assert_string_equal(next_write(j), "reboot: Power dow\n");
+	assert_string_equal(next_write(j), "<6>reboot: Power dow\n");
 	assert_int_equal(j->c.count, 0);
 	assert_int_equal(j->c.dropped[CONSOLE_DROP_STALLED] + j->c.dropped[CONSOLE_DROP_RATE], 0);
 }
@@ -200,7 +201,7 @@ static void rate_limit_takes_whole_lines(void **state)
 		while ((w = console_out_drain(&j->c)) == CONSOLE_WAIT_FD)
 			;
 		while (*(s = next_write(j))) {
-			assert_int_equal(strlen(s) % 100, 0);
+			assert_int_equal(strlen(s) % 103, 0); /* "<6>" and a line of 100 */
 			assert_int_equal(s[strlen(s) - 1], '\n');
 		}
 	}
@@ -215,9 +216,20 @@ static void rate_limit_takes_whole_lines(void **state)
 		assert_int_equal(s[strlen(s) - 1], '\n');
 		got += strlen(s);
 	}
-	assert_int_equal(got % 100, 0);
+	assert_int_equal(got % 103, 0);
 	/* One tick of credit, and what the last line before it could not spend. */
-	assert_true(got > 0 && got < CONSOLE_OUT_RATE / 10 + 100);
+	assert_true(got > 0 && got < CONSOLE_OUT_RATE / 10 + 103);
+}
+
+/* A guest cannot choose its lines' priority: "<0>" (an emergency, broadcast to every terminal)
+ * stays in its message, behind bulwark's "<6>". */
+static void guest_priority_stays_text(void **state)
+{
+	struct journal *j = *state;
+
+	put_str(&j->c, "<0>panic!\n<3>x\n");
+	assert_int_equal(console_out_drain(&j->c), CONSOLE_WAIT_DATA);
+	assert_string_equal(next_write(j), "<6><0>panic!\n<6><3>x\n");
 }
 
 /* Not the journal (a terminal, a file, a pipe): a partial line goes out at once, as before. */
@@ -271,6 +283,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(held_line_goes_out_after_a_while, setup, teardown),
 	    cmocka_unit_test_setup_teardown(finish_ends_the_held_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(rate_limit_takes_whole_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(guest_priority_stays_text, setup, teardown),
 	    cmocka_unit_test_setup_teardown(elsewhere_partial_line_at_once, setup, teardown),
 	    cmocka_unit_test(open_detects_the_journal),
 	};
