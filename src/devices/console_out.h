@@ -22,7 +22,7 @@
  * '\n', but no longer than this, and no longer than the VM runs; then it goes out with a '\n'
  * added. Each write then ends a line and is at most CONSOLE_OUT_LINE bytes (see console_out.c).
  */
-#define CONSOLE_OUT_LINE 2048	  /* the longest line written, its '\n' included */
+#define CONSOLE_OUT_LINE 2048	  /* the longest line written, its "<6>" and '\n' included */
 #define CONSOLE_OUT_HOLD_TICKS 10 /* 1 s of ticks: a prompt shows up, if with a line break */
 
 /* Why bytes were dropped: each drop is charged to why the ring could not be drained. */
@@ -55,9 +55,9 @@ struct console_out {
 	bool holding;	 /* lines: the ring ends in a partial line, waiting since held_since */
 	bool midline;	 /* lines: a short write left the journal a partial line: end it now */
 	uint64_t held_since;
-	int wake_fd;	 /* eventfd: the ring was empty and is not */
-	int tick_fd;	 /* counts CONSOLE_OUT_TICK_NS ticks (a timerfd; tests use an eventfd) */
-	uint64_t ticks;	 /* ticks read so far: the rate limit's time */
+	int wake_fd;	/* eventfd: the ring was empty and is not */
+	int tick_fd;	/* counts CONSOLE_OUT_TICK_NS ticks (a timerfd; tests use an eventfd) */
+	uint64_t ticks; /* ticks read so far: the rate limit's time */
 	struct rate_limit rate;
 };
 

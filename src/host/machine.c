@@ -2,8 +2,8 @@
 #include "host/machine.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
@@ -18,9 +18,9 @@
 /* Error names meaning "no machined on this host": nothing to register with, not a failure. */
 static bool machined_absent(const sd_bus_error *e)
 {
-	return sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
-				      "org.freedesktop.systemd1.NoSuchUnit",
-				      "org.freedesktop.systemd1.LoadFailed");
+	return sd_bus_error_has_names(
+	    e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+	    "org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.systemd1.LoadFailed");
 }
 
 /* RegisterMachineWithNetwork(s name, ay id, s service, s class, u leader, s root, ai ifindices). */
@@ -70,10 +70,11 @@ int machine_register(const struct machine_info *mi, const char *systemd_dir, str
 		return MACHINE_NO_MACHINED;
 	r = sd_bus_open_system(&bus);
 	if (r < 0) {
-		ret = bw_errorf(err, BW_ERR_HOST,
-				"machined: cannot reach the system bus (%s); the VM is not listed by "
-				"machinectl",
-				strerror(-r));
+		ret =
+		    bw_errorf(err, BW_ERR_HOST,
+			      "machined: cannot reach the system bus (%s); the VM is not listed by "
+			      "machinectl",
+			      strerror(-r));
 		goto out;
 	}
 	r = build_call(bus, mi, &m);
@@ -84,13 +85,14 @@ int machine_register(const struct machine_info *mi, const char *systemd_dir, str
 	if (machined_absent(&e))
 		ret = MACHINE_NO_MACHINED;
 	else
-		ret = bw_errorf(err, BW_ERR_HOST,
-				"machined: cannot register the VM as machine %s: %s; it is not listed "
-				"by machinectl%s",
-				mi->name, e.message ? e.message : strerror(-r),
-				sd_bus_error_has_name(&e, "org.freedesktop.machine1.MachineExists")
-				    ? " (is a VM of this name running already?)"
-				    : "");
+		ret = bw_errorf(
+		    err, BW_ERR_HOST,
+		    "machined: cannot register the VM as machine %s: %s; it is not listed "
+		    "by machinectl%s",
+		    mi->name, e.message ? e.message : strerror(-r),
+		    sd_bus_error_has_name(&e, "org.freedesktop.machine1.MachineExists")
+			? " (is a VM of this name running already?)"
+			: "");
 out:
 	sd_bus_error_free(&e);
 	sd_bus_message_unref(m);

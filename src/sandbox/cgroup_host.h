@@ -27,11 +27,11 @@ enum cgroup_controller {
 
 /* Where the host's cgroup facts are read from; tests point these at a fake tree. */
 struct cgroup_host_paths {
-	const char *fs_cgroup;	/* "/sys/fs/cgroup": where policies name their parents */
-	const char *mountinfo;	/* "/proc/self/mountinfo" */
-	const char *systemd;	/* "/run/systemd/system": exists when systemd is the manager */
-	const char *self_netns; /* "/proc/self/ns/net" */
-	const char *init_netns; /* "/proc/1/ns/net" */
+	const char *fs_cgroup;	 /* "/sys/fs/cgroup": where policies name their parents */
+	const char *mountinfo;	 /* "/proc/self/mountinfo" */
+	const char *systemd;	 /* "/run/systemd/system": exists when systemd is the manager */
+	const char *self_netns;	 /* "/proc/self/ns/net" */
+	const char *init_netns;	 /* "/proc/1/ns/net" */
 	const char *self_cgroup; /* "/proc/self/cgroup": its "0::/PATH" line is bulwark's cgroup */
 };
 
