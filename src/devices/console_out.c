@@ -179,6 +179,8 @@ static bool writable(int fd)
  */
 static const char GUEST_PRIORITY[] = "<6>";
 #define PRIORITY_LEN (sizeof(GUEST_PRIORITY) - 1)
+/* The most a line may hold before its '\n', so that with its priority it fits one write. */
+#define LINE_ROOM (CONSOLE_OUT_LINE - 1 - PRIORITY_LEN)
 
 /* How many ring bytes the first DONE bytes of a prefixed write (prefix_lines) carried: every
  * line starts with the prefix, but the first when it continues a line (CONT). */
@@ -280,18 +282,21 @@ static void peek(const struct console_out *c, size_t head, size_t n, uint8_t *bu
 	memcpy(buf + first, c->ring, n - first);
 }
 
-/* How many of BUF's N ring bytes (N <= CONSOLE_OUT_LINE) make whole lines: up to the last
- * '\n'; else a line of CONSOLE_OUT_LINE - 1 bytes, or with FORCE what there is, to which a '\n'
- * is added in BUF (*CUT); else 0: a partial line to hold. */
+/*
+ * How many of BUF's N ring bytes (N <= CONSOLE_OUT_LINE) make whole lines: up to the last '\n'.
+ * A first line longer than a write takes with its priority (LINE_ROOM bytes before its '\n') is
+ * cut there, and so is a partial line with FORCE: a '\n' is added in BUF (*CUT). Else 0: a
+ * partial line to hold.
+ */
 static size_t whole_lines(uint8_t *buf, size_t n, bool force, bool *cut)
 {
-	const uint8_t *nl = memrchr(buf, '\n', n);
+	const uint8_t *nl = memchr(buf, '\n', n < LINE_ROOM + 1 ? n : LINE_ROOM + 1);
 
 	*cut = false;
 	if (nl)
-		return (size_t)(nl - buf) + 1;
-	if (n >= CONSOLE_OUT_LINE - 1 - PRIORITY_LEN)
-		n = CONSOLE_OUT_LINE - 1 - PRIORITY_LEN;
+		return (size_t)((const uint8_t *)memrchr(buf, '\n', n) - buf) + 1;
+	if (n > LINE_ROOM)
+		n = LINE_ROOM;
 	else if (!force)
 		return 0;
 	buf[n] = '\n';
@@ -351,7 +356,7 @@ static int write_lines(struct console_out *c, size_t head, size_t count, bool fo
 
 	peek(c, head, n, buf);
 	n = whole_lines(buf, n, force || c->midline, &cut);
-	if (n == 0) {
+	if (n == 0) { /* then COUNT is under LINE_ROOM: all of it is in BUF */
 		if (!held_long(c))
 			return hold_partial(c, count, w);
 		n = whole_lines(buf, count, true, &cut);

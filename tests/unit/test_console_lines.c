@@ -221,6 +221,32 @@ static void rate_limit_takes_whole_lines(void **state)
 	assert_true(got > 0 && got < CONSOLE_OUT_RATE / 10 + 103);
 }
 
+/* Lines about as long as a write takes, '\n' included: each goes out, whole or cut, never as an
+ * empty write the main loop would spin on. */
+static void lines_at_the_limit_go_out(void **state)
+{
+	struct journal *j = *state;
+
+	for (size_t len = CONSOLE_OUT_LINE - 6; len <= CONSOLE_OUT_LINE + 1; len++) {
+		size_t got = 0;
+		const char *s;
+
+		for (size_t i = 0; i < len; i++)
+			console_out_put(&j->c, 'y');
+		console_out_put(&j->c, '\n');
+		for (int round = 0; round < 4 && j->c.count; round++)
+			console_out_drain(&j->c);
+		assert_int_equal(j->c.count, 0);
+		while (*(s = next_write(j))) {
+			assert_true(strlen(s) <= CONSOLE_OUT_LINE);
+			assert_memory_equal(s, "<6>", 3);
+			assert_int_equal(s[strlen(s) - 1], '\n');
+			got += strlen(s) - 4;
+		}
+		assert_int_equal(got, len); /* every 'y' came out */
+	}
+}
+
 /* A guest cannot choose its lines' priority: "<0>" (an emergency, broadcast to every terminal)
  * stays in its message, behind bulwark's "<6>". */
 static void guest_priority_stays_text(void **state)
@@ -284,6 +310,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(finish_ends_the_held_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(rate_limit_takes_whole_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(guest_priority_stays_text, setup, teardown),
+	    cmocka_unit_test_setup_teardown(lines_at_the_limit_go_out, setup, teardown),
 	    cmocka_unit_test_setup_teardown(elsewhere_partial_line_at_once, setup, teardown),
 	    cmocka_unit_test(open_detects_the_journal),
 	};
