@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -55,17 +57,39 @@ static int press_power_button(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Whether the button was pressed less than a second ago. One request often comes twice: a
+ * signal to bulwark's process group (pkill, systemctl kill, a terminal's hangup) reaches the VMM
+ * directly and again as the supervisor forwards it; only a later one means "stop it now".
+ */
+static bool just_pressed(const struct vm *vm)
+{
+	struct itimerspec left;
+	int64_t left_ns, total_ns = (int64_t)vm->cfg->shutdown_timeout * 1000000000;
+
+	if (timerfd_gettime(vm->shutdown_fd, &left))
+		return false;
+	left_ns = (int64_t)left.it_value.tv_sec * 1000000000 + left.it_value.tv_nsec;
+	return total_ns - left_ns < 1000000000;
+}
+
 void vm_stop_on_signal(struct vm *vm, int sig)
 {
 	unsigned secs = vm->cfg->shutdown_timeout;
 	struct itimerspec when = {.it_value = {.tv_sec = (time_t)secs}};
 	int r;
 
-	vm->stop_signal = sig;
 	if (vm->button_signal) {
+		if (just_pressed(vm)) {
+			log_debug("SIG%s within a second of the power button: the same request",
+				  sig_name(sig));
+			return;
+		}
+		vm->stop_signal = sig;
 		vm_request_stop(vm, VM_STOP_SECOND_SIGNAL);
 		return;
 	}
+	vm->stop_signal = sig;
 	if (vm->shutdown_fd < 0) {
 		vm_request_stop(vm, VM_STOP_SIGNAL);
 		return;

@@ -95,10 +95,17 @@ static void first_signal_presses_the_button(void **state)
 
 static void second_signal_stops_hard(void **state)
 {
+	/* Two seconds of the grace period gone, as if the press were that old. */
+	const struct itimerspec later = {.it_value = {.tv_sec = 28}};
+
 	(void)state;
 	cfg.shutdown_timeout = 30;
 	assert_int_equal(vm_stop_open(&vm), 0);
 	vm_stop_on_signal(&vm, SIGTERM);
+	/* The same request again at once (the process group's copy, the supervisor's forward). */
+	vm_stop_on_signal(&vm, SIGTERM);
+	assert_int_equal(vm_stop_reason(&vm), VM_RUNNING);
+	assert_int_equal(timerfd_settime(vm.shutdown_fd, 0, &later, NULL), 0);
 	vm_stop_on_signal(&vm, SIGINT);
 	assert_int_equal(vm_stop_reason(&vm), VM_STOP_SECOND_SIGNAL);
 	assert_int_equal(nlevels, 2); /* pressed once only */
