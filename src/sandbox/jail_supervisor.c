@@ -42,7 +42,7 @@ int supervisor_verdict(pid_t child, int status, long long oom_kills, const char 
 	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	if (sig == SIGKILL && oom_kills > 0)
 		log_err("supervisor: the VMM (pid %d) was killed by the OOM killer: its cgroup "
-			"reached memory.max (%s)",
+			"reached memory.max (%s), or a limit above it did (a unit's MemoryMax=)",
 			(int)child, memory_max);
 	else if (sig == SIGSYS)
 		log_err("supervisor: the VMM (pid %d) was killed by SIGSYS: a syscall outside its "

@@ -16,8 +16,8 @@
  * One edge-triggered interrupt per device: IOAPIC pins 16-23 first, which no ISA device can claim,
  * then the ISA lines nothing here raises. Left alone: 0 and 2 (the PIT), 1 (the keyboard line;
  * our i8042 is only a reset stub and raises nothing, so 12 is free too), 3 and 4 (the serial
- * lines, COM1 being acpi.c's serial_irq), 8 (the RTC's) and 9 (the SCI's by convention; the FADT
- * is hardware-reduced and declares none).
+ * lines, COM1 being acpi.c's serial_irq), 8 (the RTC's) and 9 (the SCI's by convention, which
+ * a hardware-reduced FADT has none of: vm.h's VM_POWER_BUTTON_GSI, the power button's GED).
  */
 static const uint8_t virtio_gsis[] = {16, 17, 18, 19, 20, 21, 22, 23, 5,
 				      6,  7,  10, 11, 12, 13, 14, 15};

@@ -24,7 +24,7 @@ static inline void fake_write(const char *dir, const char *file, const char *tex
 /* The text of DIR/FILE, in a static buffer ("" when missing). */
 static inline const char *fake_read(const char *dir, const char *file)
 {
-	static char buf[512];
+	static char buf[4096]; /* a whole log of the supervisor's lines fits */
 	char p[512];
 	FILE *f;
 	size_t n = 0;

@@ -26,7 +26,7 @@ static char jail_dir[] = "/srv/jail";
 static struct policy pol;
 static int released;
 static struct bw_error err;
-static char logged[4096];
+static char logged[8192];
 static int saved_stderr = -1;
 
 static int setup(void **state)
@@ -147,8 +147,9 @@ static void test_verdicts(void **state)
 	assert_non_null(strstr(logged, "the VMM (pid 42) exited with status 0\n"));
 	assert_non_null(
 	    strstr(logged, "error: supervisor: the VMM (pid 42) exited with status 2\n"));
-	assert_non_null(strstr(logged, "killed by the OOM killer: its cgroup reached memory.max "
-				       "(134217728)\n"));
+	assert_non_null(strstr(logged,
+			       "killed by the OOM killer: its cgroup reached memory.max "
+			       "(134217728), or a limit above it did (a unit's MemoryMax=)\n"));
 	assert_non_null(strstr(logged, "the VMM (pid 42) was killed by SIGKILL\n"));
 	assert_non_null(
 	    strstr(logged, "killed by SIGSYS: a syscall outside its seccomp allowlist"));
