@@ -22,13 +22,6 @@ void supervisor_signals(sigset_t *set)
 	sigaddset(set, SIGCHLD);
 }
 
-static const char *sig_name(int sig)
-{
-	const char *n = sigabbrev_np(sig);
-
-	return n ? n : "?";
-}
-
 int supervisor_verdict(pid_t child, int status, long long oom_kills, const char *memory_max)
 {
 	int sig;
@@ -50,7 +43,7 @@ int supervisor_verdict(pid_t child, int status, long long oom_kills, const char 
 			(int)child);
 	else
 		log_err("supervisor: the VMM (pid %d) was killed by SIG%s", (int)child,
-			sig_name(sig));
+			log_signal_name(sig));
 	return EXIT_RUNTIME;
 }
 
@@ -109,7 +102,7 @@ int supervise(pid_t child, struct cgroup *cg, const struct policy_cgroup *pc,
 			break;
 		}
 		if (sig != SIGCHLD) {
-			log_info("supervisor: forwarding SIG%s to the VMM", sig_name(sig));
+			log_info("supervisor: forwarding SIG%s to the VMM", log_signal_name(sig));
 			signal_vmm(pidfd, sig);
 			continue;
 		}

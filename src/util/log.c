@@ -111,3 +111,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	line[n++] = '\n';
 	write_prefixed(priorities[level], buf, (size_t)n);
 }
+
+const char *log_signal_name(int sig)
+{
+	const char *n = sig ? sigabbrev_np(sig) : NULL;
+
+	return n ? n : "?";
+}

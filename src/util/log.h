@@ -34,6 +34,9 @@ bool log_journal_stream(int fd);
  */
 void log_detect_journal(void);
 
+/* A signal's name without its SIG ("TERM" for SIGTERM), for log lines; "?" for none or unknown. */
+const char *log_signal_name(int sig);
+
 /* Writes LINE (LEN bytes, ending in a newline) to stderr in one write(2), with the "<PRIORITY>"
  * prefix when stderr is the journal. For lines formatted apart from log_msg (the audit lines). */
 void log_write_line(int priority, const char *line, size_t len);

@@ -41,13 +41,6 @@ void vm_stop_close(struct vm *vm)
 	vm->shutdown_fd = -1;
 }
 
-static const char *sig_name(int sig)
-{
-	const char *n = sig ? sigabbrev_np(sig) : NULL;
-
-	return n ? n : "?";
-}
-
 /* One press: the GED's interrupt, pulsed as an edge. */
 static int press_power_button(struct vm *vm)
 {
@@ -82,7 +75,7 @@ void vm_stop_on_signal(struct vm *vm, int sig)
 	if (vm->button_signal) {
 		if (just_pressed(vm)) {
 			log_debug("SIG%s within a second of the power button: the same request",
-				  sig_name(sig));
+				  log_signal_name(sig));
 			return;
 		}
 		vm->stop_signal = sig;
@@ -99,17 +92,17 @@ void vm_stop_on_signal(struct vm *vm, int sig)
 		r = -errno;
 	if (r) {
 		log_warn("SIG%s: cannot press the guest's power button (%s); stopping it hard",
-			 sig_name(sig), strerror(-r));
+			 log_signal_name(sig), strerror(-r));
 		vm_request_stop(vm, VM_STOP_SIGNAL);
 		return;
 	}
 	vm->button_signal = sig;
 	log_info("SIG%s: pressed the guest's power button; it is stopped hard if it has not "
 		 "powered off in %u s, or on a second signal",
-		 sig_name(sig), secs);
+		 log_signal_name(sig), secs);
 	notify_send("STOPPING=1\nSTATUS=stopping: pressed the power button (SIG%s), waiting %u s "
 		    "for the guest to power off",
-		    sig_name(sig), secs);
+		    log_signal_name(sig), secs);
 }
 
 void vm_stop_on_timer(struct vm *vm)
@@ -127,25 +120,26 @@ void vm_stop_words(const struct vm *vm, char *buf, size_t size)
 
 	switch (why) {
 	case VM_STOP_SIGNAL:
-		snprintf(buf, size, "stopped by SIG%s", sig_name(vm->stop_signal));
+		snprintf(buf, size, "stopped by SIG%s", log_signal_name(vm->stop_signal));
 		break;
 	case VM_STOP_SECOND_SIGNAL:
 		snprintf(buf, size,
 			 "stopped hard by a second signal (SIG%s) before the guest powered off",
-			 sig_name(vm->stop_signal));
+			 log_signal_name(vm->stop_signal));
 		break;
 	case VM_STOP_BUTTON_TIMEOUT:
 		snprintf(
 		    buf, size,
 		    "stopped hard: the guest did not power off within %u s of its power button "
 		    "(SIG%s)",
-		    vm->cfg->shutdown_timeout, sig_name(vm->button_signal));
+		    vm->cfg->shutdown_timeout, log_signal_name(vm->button_signal));
 		break;
 	default:
 		snprintf(buf, size, "%s", text ? text : "stopped");
 		if (vm->button_signal && why != VM_STOP_ERROR)
 			snprintf(buf + strlen(buf), size - strlen(buf),
-				 " after its power button (SIG%s)", sig_name(vm->button_signal));
+				 " after its power button (SIG%s)",
+				 log_signal_name(vm->button_signal));
 	}
 }
 
