@@ -175,6 +175,12 @@ static void check_net(struct host_report *r, const struct vm_config *cfg,
 		host_add(r, "net.taps", HOST_PASS, NULL, "every NIC's tap exists");
 }
 
+/* The controllers NEED names, as a cgroup.controllers line's PASS begins. */
+static const char *needed_words(unsigned need, char *buf, size_t size)
+{
+	return need ? cgroup_controller_names(need, buf, size) : "no controller needed,";
+}
+
 /* In a cgroup systemd delegated to bulwark: whether it offers what the policy needs. */
 static void check_delegated(struct host_report *r, const struct cgroup_host *h, unsigned need)
 {
@@ -189,9 +195,7 @@ static void check_delegated(struct host_report *r, const struct cgroup_host *h, 
 		 "%s offered in %s, which systemd delegated to bulwark: it will move into "
 		 "%s/" CGROUP_DELEGATE_SUPERVISOR " and make the VM's cgroup %s/" CGROUP_DELEGATE_VM
 		 " (the policy's parent is not used)",
-		 need ? cgroup_controller_names(need, names, sizeof(names))
-		      : "no controller needed,",
-		 h->own, h->own, h->own);
+		 needed_words(need, names, sizeof(names)), h->own, h->own, h->own);
 }
 
 /* Under systemd, not delegated: whether systemd answers, for the scope bulwark would ask for, and
@@ -219,8 +223,7 @@ static void check_scope(struct host_report *r, const struct cgroup_host *h, unsi
 	    "%s offered by the kernel; bulwark's cgroup %s is not delegated to it, so it "
 	    "will ask systemd for a transient scope bulwark-%s.scope with Delegate=yes and make "
 	    "the VM's cgroup " CGROUP_DELEGATE_VM " in it (the policy's parent is not used)",
-	    need ? cgroup_controller_names(need, names, sizeof(names)) : "no controller needed,",
-	    h->own[0] ? h->own : "(unknown)", name);
+	    needed_words(need, names, sizeof(names)), h->own[0] ? h->own : "(unknown)", name);
 }
 
 /* The layout, then whether the VM's cgroup can get every controller the policy needs, where
@@ -260,9 +263,8 @@ static void check_cgroup(struct host_report *r, const struct policy *pol,
 	}
 	host_add(r, "cgroup.controllers", HOST_PASS, NULL,
 		 "%s available under %s%s%s (no systemd: the policy's parent is bulwark's own)",
-		 need ? cgroup_controller_names(need, names, sizeof(names))
-		      : "no controller needed,",
-		 path, done[0] ? "; bulwark will enable " : "", done);
+		 needed_words(need, names, sizeof(names)), path,
+		 done[0] ? "; bulwark will enable " : "", done);
 }
 
 void host_check(struct host_report *r, const struct vm_config *cfg, const struct policy *pol,
