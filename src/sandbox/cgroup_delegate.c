@@ -3,7 +3,6 @@
 
 #include "sandbox/cgroup.h"
 #include "sandbox/cgroup_scope.h"
-#include "util/bytes.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -11,10 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* The controller bits in the order cgroup_controller_names() lists them. */
-static const unsigned bits[] = {CGROUP_CPUSET, CGROUP_CPU, CGROUP_MEMORY, CGROUP_PIDS};
-#define NBITS ARRAY_SIZE(bits)
 
 int cgroup_delegate_check(const char *d, unsigned need, struct cgroup_problem *pb)
 {
@@ -28,19 +23,19 @@ int cgroup_delegate_check(const char *d, unsigned need, struct cgroup_problem *p
 		return -1;
 	}
 	have[strcspn(have, "\n")] = '\0';
-	for (size_t i = 0; i < NBITS; i++) {
-		if (!(need & bits[i]) ||
-		    cgroup_has_word(have, cgroup_controller_names(bits[i], name, sizeof(name))))
+	for (unsigned bit = CGROUP_CPUSET; bit <= CGROUP_PIDS; bit <<= 1) {
+		if (!(need & bit) ||
+		    cgroup_has_word(have, cgroup_controller_names(bit, name, sizeof(name))))
 			continue;
 		snprintf(pb->why, sizeof(pb->why),
 			 "the %s controller, which the policy's %s need, is not offered in "
 			 "%.256s/cgroup.controllers (\"%.100s\")",
-			 name, cgroup_controller_keys(bits[i]), d, have);
+			 name, cgroup_controller_keys(bit), d, have);
 		snprintf(
 		    pb->fix, sizeof(pb->fix),
 		    "delegate it to the unit that starts bulwark (Delegate=yes delegates every "
 		    "controller; a Delegate= list must name %s), or drop %s from the policy",
-		    name, cgroup_controller_keys(bits[i]));
+		    name, cgroup_controller_keys(bit));
 		return -1;
 	}
 	return 0;
@@ -79,8 +74,7 @@ static int enter_supervisor(const char *d, struct cgroup_problem *pb)
 
 int cgroup_delegate_enter(const char *d, unsigned need, struct cgroup_problem *pb)
 {
-	char have[512], procs[64], name[16], plus[20];
-	int r;
+	char procs[64];
 
 	if (cgroup_delegate_check(d, need, pb) || enter_supervisor(d, pb))
 		return -1;
@@ -95,23 +89,6 @@ int cgroup_delegate_enter(const char *d, unsigned need, struct cgroup_problem *p
 		snprintf(pb->fix, sizeof(pb->fix),
 			 "make bulwark the unit's only process (ExecStart=bulwark run ..., or exec "
 			 "bulwark from a wrapper script)");
-		return -1;
-	}
-	r = cgroup_read(d, "cgroup.subtree_control", have, sizeof(have));
-	for (size_t i = 0; !r && i < NBITS; i++) {
-		cgroup_controller_names(bits[i], name, sizeof(name));
-		if (!(need & bits[i]) || cgroup_has_word(have, name))
-			continue;
-		snprintf(plus, sizeof(plus), "+%s", name);
-		r = cgroup_write(d, "cgroup.subtree_control", plus);
-	}
-	if (r) {
-		snprintf(pb->why, sizeof(pb->why),
-			 "cannot enable the policy's controllers (%s) in "
-			 "%.256s/cgroup.subtree_control: %s",
-			 cgroup_controller_names(need, have, sizeof(have)), d, strerror(-r));
-		snprintf(pb->fix, sizeof(pb->fix),
-			 "is %.256s delegated to bulwark (Delegate=yes in its unit)?", d);
 		return -1;
 	}
 	return 0;

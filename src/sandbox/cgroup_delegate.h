@@ -19,11 +19,12 @@
 int cgroup_delegate_check(const char *d, unsigned need, struct cgroup_problem *pb);
 
 /*
- * Makes D ready for the VM's cgroup D/vm: moves the calling process into D/supervisor (made when
- * missing), since cgroup v2 lets a cgroup hand controllers to its children only while it holds
- * no process itself, then enables in D's cgroup.subtree_control each controller of NEED not on
- * there yet. Writes nothing else of D's and nothing above it. Returns 0, or -1 with PB saying
- * which step failed and the fix (another process left in D, say).
+ * Makes D ready for the VM's cgroup D/vm: checks that D offers NEED, then moves the calling
+ * process into D/supervisor (made when missing), since cgroup v2 lets a cgroup hand controllers
+ * to its children only while it holds no process itself. D's cgroup.subtree_control is then
+ * cgroup_create()'s to write, as for any parent. Writes nothing else of D's and nothing above
+ * it. Returns 0, or -1 with PB saying which step failed and the fix (another process left in D,
+ * say).
  */
 int cgroup_delegate_enter(const char *d, unsigned need, struct cgroup_problem *pb);
 

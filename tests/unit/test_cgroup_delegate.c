@@ -59,8 +59,8 @@ static void assert_only_d_subtree(void)
 	assert_string_equal(fake_read(d, "cgroup.controllers"), "cpu memory pids\n");
 }
 
-/* The whole layout: bulwark into supervisor/, the controllers on in D, the VM's cgroup vm/
- * beside it with the policy's values. */
+/* The whole layout: bulwark into supervisor/, then the VM's cgroup vm/ beside it, the controllers
+ * on in D for it, with the policy's values. */
 static void test_layout(void **state)
 {
 	struct policy_cgroup pc = {.pids_max = 32, .pids_max_set = true};
@@ -76,9 +76,9 @@ static void test_layout(void **state)
 	assert_string_equal(out, d);
 	assert_true(fake_exists(sup));
 	assert_string_equal(fake_read(sup, "cgroup.procs"), "0"); /* the writer itself */
-	assert_string_equal(fake_read(d, "cgroup.subtree_control"), "+pids");
 	pc.parent = out;
 	assert_int_equal(cgroup_create(&cg, &pc, CGROUP_DELEGATE_VM, &err), 0);
+	assert_string_equal(fake_read(d, "cgroup.subtree_control"), "+pids");
 	assert_string_equal(cg.path, vm);
 	assert_string_equal(fake_read(vm, "pids.max"), "32");
 	assert_only_d_subtree();
